@@ -1,0 +1,60 @@
+//! Owned message types that cross into the bindings.
+//!
+//! librdkafka's messages are borrowed from its buffers; the core copies them
+//! into these owned types before handing them out (as rdkafka's `detach`).
+
+/// One record header. Kafka allows repeated keys and null values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// Header key.
+    pub key: String,
+    /// Header value; `None` is a null header value.
+    pub value: Option<Vec<u8>>,
+}
+
+/// A record to produce.
+#[derive(Debug, Clone, Default)]
+pub struct ProduceRecord {
+    /// Target topic.
+    pub topic: String,
+    /// Payload; `None` is a tombstone.
+    pub value: Option<Vec<u8>>,
+    /// Key; `None` means no key (the partitioner then spreads records).
+    pub key: Option<Vec<u8>>,
+    /// Explicit partition; `None` lets the partitioner choose.
+    pub partition: Option<i32>,
+    /// Headers in order.
+    pub headers: Vec<Header>,
+    /// Timestamp in ms since the epoch; `None` means now.
+    pub timestamp: Option<i64>,
+}
+
+/// A consumed message, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Offset within the partition.
+    pub offset: i64,
+    /// Key, if any.
+    pub key: Option<Vec<u8>>,
+    /// Payload; `None` for a tombstone.
+    pub value: Option<Vec<u8>>,
+    /// Headers in order (repeated keys kept).
+    pub headers: Vec<Header>,
+    /// Timestamp in ms since the epoch, if the broker gave one.
+    pub timestamp: Option<i64>,
+}
+
+/// A topic partition with an offset (for commits, seeks and lag queries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicPartitionOffset {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// Offset; `None` when unknown or not yet committed.
+    pub offset: Option<i64>,
+}

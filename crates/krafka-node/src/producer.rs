@@ -1,0 +1,224 @@
+//! `NativeProducer`: the core producer behind a napi class.
+//!
+//! Delivery reports reach JS as one call per batch through a weak
+//! ThreadsafeFunction (it never keeps Node alive by itself; krafka.js holds
+//! the process open while sends are in flight). Reports travel as parallel
+//! typed arrays plus a short list of failures, so a batch of N reports costs a
+//! handful of napi calls, not N objects.
+use std::sync::Arc;
+use std::time::Duration;
+
+use krafka_core::{DeliveryReport, DeliverySink, Header, ProduceRecord, Producer};
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+
+use crate::error::{encode, join_error, IntoNapi};
+
+/// A record as krafka.js hands it over (already shape-checked there).
+#[napi(object)]
+pub struct NativeRecord {
+    /// Target topic.
+    pub topic: String,
+    /// Payload; null or undefined for a tombstone.
+    pub value: Option<Either<Buffer, String>>,
+    /// Key; null or undefined for none.
+    pub key: Option<Either<Buffer, String>>,
+    /// Explicit partition.
+    pub partition: Option<i32>,
+    /// Headers in order, repeated keys allowed.
+    pub headers: Option<Vec<NativeHeader>>,
+    /// Timestamp in ms since the epoch.
+    pub timestamp: Option<i64>,
+}
+
+/// One header; a null value is allowed.
+#[napi(object)]
+pub struct NativeHeader {
+    /// Header key.
+    pub key: String,
+    /// Header value.
+    pub value: Option<Either<Buffer, String>>,
+}
+
+/// A failed delivery inside a [`DeliveryBatch`].
+#[napi(object)]
+pub struct DeliveryFailure {
+    /// Index into the batch's arrays.
+    pub index: u32,
+    /// Encoded error (see krafka.js `decodeError`).
+    pub error: String,
+}
+
+/// Delivery reports that arrived together; arrays are parallel.
+#[napi(object)]
+pub struct DeliveryBatch {
+    /// The ids given to `produce`.
+    pub ids: Float64Array,
+    /// Partitions.
+    pub partitions: Int32Array,
+    /// Offsets (-1 on failure).
+    pub offsets: Float64Array,
+    /// Timestamps in ms (-1 when unknown).
+    pub timestamps: Float64Array,
+    /// Failures, usually empty.
+    pub failures: Vec<DeliveryFailure>,
+}
+
+type DeliveryFn = ThreadsafeFunction<DeliveryBatch, (), DeliveryBatch, Status, false, true>;
+
+struct JsSink(DeliveryFn);
+
+impl DeliverySink for JsSink {
+    fn deliver(&self, reports: Vec<DeliveryReport>) {
+        let n = reports.len();
+        let (mut ids, mut parts, mut offs, mut ts) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let mut failures = Vec::new();
+        for (i, r) in reports.into_iter().enumerate() {
+            ids.push(r.id as f64);
+            parts.push(r.partition);
+            offs.push(r.offset as f64);
+            ts.push(r.timestamp.map_or(-1.0, |t| t as f64));
+            if let Some(e) = r.error {
+                failures.push(DeliveryFailure { index: i as u32, error: encode(&e) });
+            }
+        }
+        let batch = DeliveryBatch {
+            ids: Float64Array::new(ids),
+            partitions: Int32Array::new(parts),
+            offsets: Float64Array::new(offs),
+            timestamps: Float64Array::new(ts),
+            failures,
+        };
+        // Blocking mode: a report is never dropped, even when JS is busy.
+        self.0.call(batch, ThreadsafeFunctionCallMode::Blocking);
+    }
+}
+
+fn bytes(v: Option<Either<Buffer, String>>) -> Option<Vec<u8>> {
+    v.map(|e| match e {
+        Either::A(b) => b.to_vec(),
+        Either::B(s) => s.into_bytes(),
+    })
+}
+
+fn to_core(r: NativeRecord) -> ProduceRecord {
+    ProduceRecord {
+        topic: r.topic,
+        value: bytes(r.value),
+        key: bytes(r.key),
+        partition: r.partition,
+        headers: r
+            .headers
+            .unwrap_or_default()
+            .into_iter()
+            .map(|h| Header { key: h.key, value: bytes(h.value) })
+            .collect(),
+        timestamp: r.timestamp,
+    }
+}
+
+/// Low-level producer used by krafka.js's `Producer`.
+#[napi]
+pub struct NativeProducer {
+    inner: Arc<Producer>,
+}
+
+#[napi]
+impl NativeProducer {
+    /// Creates a producer. Throws `ERR__INVALID_ARG` naming the key for bad config.
+    #[napi(
+        constructor,
+        ts_args_type = "config: Record<string, string | number | boolean>, onDelivery: (batch: DeliveryBatch) => void"
+    )]
+    pub fn new(config: Object, on_delivery: DeliveryFn) -> Result<Self> {
+        let cfg = crate::config::from_js(&config)?;
+        let inner = Producer::new(&cfg, Arc::new(JsSink(on_delivery))).napi()?;
+        Ok(NativeProducer { inner: Arc::new(inner) })
+    }
+
+    /// Enqueues one record; throws `ERR__QUEUE_FULL` when the local queue is full.
+    #[napi]
+    pub fn produce(&self, record: NativeRecord, id: f64) -> Result<()> {
+        self.inner.produce(&to_core(record), id as u64).napi()
+    }
+
+    /// Enqueues records with ids `firstId, firstId+1, ...` and returns how many
+    /// were enqueued: fewer than given only when the queue filled up
+    /// (`ERR__QUEUE_FULL`), in which case the caller retries the rest later.
+    #[napi]
+    pub fn produce_batch(&self, records: Vec<NativeRecord>, first_id: f64) -> Result<u32> {
+        for (i, r) in records.into_iter().enumerate() {
+            match self.inner.produce(&to_core(r), first_id as u64 + i as u64) {
+                Ok(()) => {}
+                Err(e) if e.code() == "ERR__QUEUE_FULL" => return Ok(i as u32),
+                Err(e) => return Err(crate::error::to_napi(e)),
+            }
+        }
+        Ok(u32::MAX)
+    }
+
+    /// Records not yet acknowledged by the broker.
+    #[napi]
+    pub fn in_flight(&self) -> i32 {
+        self.inner.in_flight()
+    }
+
+    /// Waits (off the event loop) until all in-flight records are delivered.
+    /// Rejects with `ERR__TIMED_OUT` after `timeoutMs`.
+    #[napi]
+    pub async fn flush(&self, timeout_ms: u32) -> Result<()> {
+        let p = self.inner.clone();
+        tokio::task::spawn_blocking(move || p.flush(Duration::from_millis(timeout_ms.into())))
+            .await
+            .map_err(join_error)?
+            .napi()
+    }
+
+    /// Transactions: `initTransactions`.
+    #[napi]
+    pub async fn init_transactions(&self, timeout_ms: u32) -> Result<()> {
+        let p = self.inner.clone();
+        tokio::task::spawn_blocking(move || p.init_transactions(Duration::from_millis(timeout_ms.into())))
+            .await
+            .map_err(join_error)?
+            .napi()
+    }
+
+    /// Transactions: `beginTransaction`.
+    #[napi]
+    pub fn begin_transaction(&self) -> Result<()> {
+        self.inner.begin_transaction().napi()
+    }
+
+    /// Transactions: `commitTransaction`.
+    #[napi]
+    pub async fn commit_transaction(&self, timeout_ms: u32) -> Result<()> {
+        let p = self.inner.clone();
+        tokio::task::spawn_blocking(move || p.commit_transaction(Duration::from_millis(timeout_ms.into())))
+            .await
+            .map_err(join_error)?
+            .napi()
+    }
+
+    /// Transactions: `abortTransaction`.
+    #[napi]
+    pub async fn abort_transaction(&self, timeout_ms: u32) -> Result<()> {
+        let p = self.inner.clone();
+        tokio::task::spawn_blocking(move || p.abort_transaction(Duration::from_millis(timeout_ms.into())))
+            .await
+            .map_err(join_error)?
+            .napi()
+    }
+
+    /// Flushes, then stops delivery once every report was handed to JS.
+    #[napi]
+    pub async fn close(&self, timeout_ms: u32) -> Result<()> {
+        let p = self.inner.clone();
+        tokio::task::spawn_blocking(move || p.close(Duration::from_millis(timeout_ms.into())))
+            .await
+            .map_err(join_error)?
+            .napi()
+    }
+}

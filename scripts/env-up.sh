@@ -1,0 +1,518 @@
+#!/usr/bin/env bash
+# Bring up krafka's real test environment, loopback only, no Docker:
+#   * an MIT Kerberos KDC (Debian packages) for realm $KRAFKA_REALM
+#     [KRAFKA.TEST] on 127.0.0.1:$KRAFKA_KDC_PORT [38088], with principals
+#     and keytabs for the broker and the test clients;
+#   * a single-node Apache Kafka (KRaft, combined broker+controller) from
+#     Maven Central, with PLAINTEXT on 127.0.0.1:39092 and SASL_PLAINTEXT/
+#     GSSAPI on 127.0.0.1:39093 advertised as localhost:39093;
+# then writes test-env/env.json with the connection facts.
+#
+# Idempotent: on a running environment it re-verifies readiness, rewrites
+# env.json and exits 0 (a service whose generated config changed is
+# restarted). Stop with scripts/env-down.sh.
+#
+# State lifecycle (deliberate choice):
+#   * KDC database, principals and keytabs persist across down/up (a keytab
+#     handed to a test stays valid); KRAFKA_ENV_CLEAN=1 scripts/env-down.sh
+#     wipes all of test-env/.
+#   * Kafka data (test-env/kafka-data) also persists across down/up, so a
+#     restart skips formatting; KRAFKA_KAFKA_FRESH=1 wipes and reformats it
+#     when the broker is (re)started by this run. Tests should use their own
+#     unique topic/group names rather than rely on an empty broker.
+#
+# Other knobs: KRAFKA_ENV_TIMEOUT [120] seconds to wait for the broker;
+# KRAFKA_KAFKA_HEAP [-Xmx768m -Xms256m]; KRAFKA_KAFKA_JVM_OPTS (extra JVM
+# flags); KRAFKA_KAFKA_SECURITY_DEBUG=1 (SASL/Kerberos debug logging in the
+# broker log, plus -Dsun.security.krb5.debug=true in kafka.out);
+# KRAFKA_ENV_VERIFY=full|basic [full on a broker start, basic otherwise]:
+# full also lists topics over the GSSAPI listener with the client keytab.
+# Ports and versions: see scripts/env-common.sh.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LOG_PREFIX=env-up
+# shellcheck source=scripts/env-common.sh
+. "$SCRIPT_DIR/env-common.sh"
+
+T0=$(now_ms)
+TIMEOUT=${KRAFKA_ENV_TIMEOUT:-120}
+
+# ---------------------------------------------------------------- packages --
+pkg_installed() {
+  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
+}
+
+ensure_packages() {
+  local need=() p
+  if command -v dpkg-query >/dev/null 2>&1; then
+    for p in krb5-kdc krb5-admin-server krb5-user; do
+      pkg_installed "$p" || need+=("$p")
+    done
+  else
+    [ -n "$(find_bin krb5kdc)" ] || need+=(krb5-kdc)
+    [ -n "$(find_bin kadmin.local)" ] || need+=(krb5-admin-server)
+    [ -n "$(find_bin kinit)" ] || need+=(krb5-user)
+  fi
+  [ -n "$(java_bin)" ] || need+=(openjdk-17-jre-headless)
+  [ -n "$(find_bin mvn)" ] || need+=(maven)
+  [ ${#need[@]} -eq 0 ] && return 0
+
+  command -v apt-get >/dev/null 2>&1 || die "missing ${need[*]} and no apt-get to install them"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || die "missing ${need[*]}: run as root or install them"
+    sudo=(sudo)
+  fi
+  log "installing ${need[*]} (apt)"
+  # Keep the packages' postinst from starting system-wide krb5kdc/kadmind
+  # daemons (we run our own KDC): a temporary policy-rc.d, only if the
+  # machine has none.
+  local policy=/usr/sbin/policy-rc.d added_policy=0
+  if [ ! -e "$policy" ]; then
+    "${sudo[@]}" sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+    added_policy=1
+  fi
+  local rc=0 out
+  out=$(mktemp)
+  {
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+      --no-install-recommends "${need[@]}"
+  } >"$out" 2>&1 </dev/null || rc=$?
+  [ $added_policy -eq 1 ] && "${sudo[@]}" rm -f "$policy"
+  if [ $rc -ne 0 ]; then
+    tail -n 30 "$out" >&2
+    rm -f "$out"
+    die "apt-get install ${need[*]} failed"
+  fi
+  rm -f "$out"
+  hash -r
+}
+
+ensure_packages
+
+KRB5KDC=$(find_bin krb5kdc)
+KDB5_UTIL=$(find_bin kdb5_util)
+KADMIN_LOCAL=$(find_bin kadmin.local)
+KINIT=$(find_bin kinit)
+KLIST=$(find_bin klist)
+JAVA=$(java_bin)
+MVN=$(find_bin mvn)
+for b in KRB5KDC KDB5_UTIL KADMIN_LOCAL KINIT KLIST JAVA MVN; do
+  [ -n "${!b}" ] || die "$b not found after install"
+done
+JAVA_HOME_REAL=${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$JAVA")")")}
+java_major=$("$JAVA" -version 2>&1 | sed -n '1s/.*version "\([0-9]*\).*/\1/p')
+[ "${java_major:-0}" -ge 17 ] || die "Kafka $KAFKA_VERSION needs Java 17+, $JAVA is ${java_major:-unknown}"
+
+mkdir -p "$ENV_DIR" "$KDC_DIR" "$KEYTAB_DIR" "$LOG_DIR" "$RUN_DIR" "$KAFKA_CONF_DIR" "$CACHE_DIR"
+chmod 700 "$KDC_DIR" "$KEYTAB_DIR"
+
+# One env-up/env-down at a time.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$ENV_DIR/.lock"
+  flock -w 300 9 || die "another env-up/env-down holds $ENV_DIR/.lock"
+fi
+
+# write_if_changed FILE CONTENT: returns 0 if the file was (re)written.
+write_if_changed() {
+  if [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; then return 1; fi
+  printf '%s\n' "$2" > "$1.tmp"
+  mv "$1.tmp" "$1"
+  return 0
+}
+
+json_str() {
+  local s=$1
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  printf '"%s"' "$s"
+}
+
+random_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+
+# --------------------------------------------------------------- Kerberos --
+export KRB5_CONFIG=$KRB5_CONF
+export KRB5_KDC_PROFILE=$KDC_CONF
+
+krb5_conf_text="# Generated by scripts/env-up.sh: krafka test realm, loopback only.
+# Use with KRB5_CONFIG=$KRB5_CONF (MIT) or
+# -Djava.security.krb5.conf=$KRB5_CONF (Java).
+[libdefaults]
+    default_realm = $REALM
+    dns_lookup_kdc = false
+    dns_lookup_realm = false
+    dns_canonicalize_hostname = false
+    rdns = false
+    udp_preference_limit = 1
+    ticket_lifetime = 10h
+    renew_lifetime = 7d
+    forwardable = true
+
+[realms]
+    $REALM = {
+        kdc = 127.0.0.1:$KDC_PORT
+    }
+
+[domain_realm]
+    localhost = $REALM
+    .localhost = $REALM"
+
+kdc_conf_text="# Generated by scripts/env-up.sh: the krafka test KDC (krb5kdc -n).
+[kdcdefaults]
+    kdc_listen = 127.0.0.1:$KDC_PORT
+    kdc_tcp_listen = 127.0.0.1:$KDC_PORT
+    kdc_ports = $KDC_PORT
+    kdc_tcp_ports = $KDC_PORT
+
+[realms]
+    $REALM = {
+        database_name = $KDC_DIR/principal
+        key_stash_file = $KDC_DIR/stash
+        acl_file = $KDC_DIR/kadm5.acl
+        # Realm-wide ceiling; principal 'shortlived' has its own 90 s max.
+        max_life = 10h 0m 0s
+        max_renewable_life = 7d 0h 0m 0s
+        master_key_type = aes256-cts-hmac-sha1-96
+        supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal
+    }
+
+[logging]
+    kdc = FILE:$LOG_DIR/kdc.log
+    admin_server = FILE:$LOG_DIR/kadmin.log
+    default = FILE:$LOG_DIR/kdc.log"
+
+krb5_changed=0
+write_if_changed "$KRB5_CONF" "$krb5_conf_text" && krb5_changed=1
+write_if_changed "$KDC_CONF" "$kdc_conf_text" && krb5_changed=1
+[ -f "$KDC_DIR/kadm5.acl" ] || : > "$KDC_DIR/kadm5.acl"
+
+# The database: created once, kept until KRAFKA_ENV_CLEAN=1 env-down.sh.
+if [ -f "$KDC_DIR/realm" ] && [ "$(cat "$KDC_DIR/realm")" != "$REALM" ]; then
+  die "test-env KDC holds realm $(cat "$KDC_DIR/realm"), not $REALM: run KRAFKA_ENV_CLEAN=1 scripts/env-down.sh first"
+fi
+if [ ! -f "$KDC_DIR/principal" ] || [ ! -f "$KDC_DIR/stash" ]; then
+  [ -z "$(kdc_pid)" ] || die "a KDC runs on an incomplete database: run KRAFKA_ENV_CLEAN=1 scripts/env-down.sh"
+  log "creating KDC database for $REALM"
+  rm -f "$KDC_DIR"/principal* "$KDC_DIR/stash" "$KEYTAB_DIR"/*.keytab
+  "$KDB5_UTIL" create -s -r "$REALM" -P "$(random_hex 24)" >>"$LOG_DIR/kadmin.log" 2>&1 </dev/null \
+    || { tail -n 20 "$LOG_DIR/kadmin.log" >&2; die "kdb5_util create failed"; }
+  printf '%s\n' "$REALM" > "$KDC_DIR/realm"
+fi
+
+kadmin() { # commands on stdin, output to the kadmin log
+  "$KADMIN_LOCAL" -r "$REALM" >>"$LOG_DIR/kadmin.log" 2>&1 \
+    || { tail -n 20 "$LOG_DIR/kadmin.log" >&2; die "kadmin.local failed"; }
+}
+kadmin_secret() { # same, but kadmin.local echoes its commands: log nothing
+  "$KADMIN_LOCAL" -r "$REALM" >/dev/null 2>&1 || die "kadmin.local (pwuser) failed"
+}
+
+existing=$("$KADMIN_LOCAL" -r "$REALM" -q listprincs 2>>"$LOG_DIR/kadmin.log" </dev/null)
+has_princ() { grep -qxF "$1@$REALM" <<<"$existing"; }
+
+# Existing pwuser password, from the previous env.json (its only home).
+PW=""
+if [ -f "$ENV_JSON" ]; then
+  PW=$(sed -n 's/.*"pwuser": *{.*"password": *"\([^"]*\)".*/\1/p' "$ENV_JSON" | head -n1)
+fi
+
+# name keytab-file extra-addprinc-options
+KEYTAB_PRINCS=(
+  "kafka/$GSSAPI_HOST|kafka.keytab|"
+  "krafka-client|client.keytab|"
+  "alice|alice.keytab|"
+  "bob|bob.keytab|"
+  "shortlived|shortlived.keytab|-maxlife \"90 seconds\""
+)
+cmds=""
+for entry in "${KEYTAB_PRINCS[@]}"; do
+  IFS='|' read -r name kt opts <<<"$entry"
+  if ! has_princ "$name"; then
+    cmds+="addprinc -randkey $opts $name@$REALM"$'\n'
+  fi
+  if [ ! -s "$KEYTAB_DIR/$kt" ]; then
+    cmds+="ktadd -k $KEYTAB_DIR/$kt -norandkey $name@$REALM"$'\n'
+  fi
+done
+# Keep the short ticket life enforced even on an older database.
+cmds+="modprinc -maxlife \"90 seconds\" shortlived@$REALM"$'\n'
+kadmin <<<"$cmds"
+# The password goes through stdin (not argv) and is never logged.
+if ! has_princ pwuser; then
+  PW=${PW:-$(random_hex 12)}
+  kadmin_secret <<<"addprinc -pw $PW pwuser@$REALM"
+elif [ -z "$PW" ]; then
+  PW=$(random_hex 12)
+  kadmin_secret <<<"cpw -pw $PW pwuser@$REALM"
+fi
+chmod 600 "$KEYTAB_DIR"/*.keytab
+
+# Start the KDC (or keep the running one).
+kdc_state=running
+pid=$(kdc_pid)
+if [ -n "$pid" ] && [ $krb5_changed -eq 1 ]; then
+  log "KDC config changed: restarting the KDC"
+  stop_pid "$pid" krb5kdc 10
+  pid=""
+fi
+if [ -z "$pid" ]; then
+  port_open 127.0.0.1 "$KDC_PORT" && die "127.0.0.1:$KDC_PORT is taken by another process (set KRAFKA_KDC_PORT)"
+  {
+    printf '\n=== %s krb5kdc start\n' "$(date -Is)"
+  } >>"$LOG_DIR/kdc.out"
+  # sh writes its own pid, then execs the daemon: the pid file is exact.
+  setsid sh -c 'echo $$ > "$0"; exec "$@"' "$KDC_PID_FILE" \
+    "$KRB5KDC" -n -r "$REALM" </dev/null >>"$LOG_DIR/kdc.out" 2>&1 &
+  kdc_state=started
+  for ((i = 0; i < 100; i++)); do
+    port_open 127.0.0.1 "$KDC_PORT" && break
+    pid=$(cat "$KDC_PID_FILE" 2>/dev/null || true)
+    if [ $i -gt 5 ] && ! pid_live "$pid"; then
+      tail -n 20 "$LOG_DIR/kdc.out" "$LOG_DIR/kdc.log" >&2 || true
+      die "krb5kdc exited"
+    fi
+    sleep 0.1
+  done
+  port_open 127.0.0.1 "$KDC_PORT" || die "KDC not listening on 127.0.0.1:$KDC_PORT after 10 s"
+  pid=$(kdc_pid)
+fi
+
+# Prove the KDC issues tickets (keytab and password), into throwaway caches.
+ccdir=$(mktemp -d)
+trap 'rm -rf "$ccdir"' EXIT
+for entry in "${KEYTAB_PRINCS[@]}"; do
+  IFS='|' read -r name kt opts <<<"$entry"
+  KRB5CCNAME=FILE:$ccdir/kt "$KINIT" -kt "$KEYTAB_DIR/$kt" "$name@$REALM" </dev/null >"$ccdir/out" 2>&1 \
+    || { cat "$ccdir/out" >&2; die "kinit -kt $KEYTAB_DIR/$kt $name@$REALM failed"; }
+done
+if ! printf '%s\n' "$PW" | KRB5CCNAME=FILE:$ccdir/pw "$KINIT" "pwuser@$REALM" >"$ccdir/out" 2>&1; then
+  # env.json lost or edited: reset the password.
+  PW=$(random_hex 12)
+  kadmin_secret <<<"cpw -pw $PW pwuser@$REALM"
+  printf '%s\n' "$PW" | KRB5CCNAME=FILE:$ccdir/pw "$KINIT" "pwuser@$REALM" >"$ccdir/out" 2>&1 \
+    || { cat "$ccdir/out" >&2; die "kinit pwuser failed"; }
+fi
+log "KDC $kdc_state (pid $pid) on 127.0.0.1:$KDC_PORT, realm $REALM"
+
+# ------------------------------------------------------- Kafka classpath --
+CP_FILE=$(classpath_file)
+cp_valid() {
+  local jar
+  [ -s "$CP_FILE" ] || return 1
+  while IFS= read -r -d ':' jar; do
+    [ -f "$jar" ] || return 1
+  done < <(printf '%s:' "$(cat "$CP_FILE")")
+}
+if ! cp_valid; then
+  log "resolving Kafka $KAFKA_VERSION with Maven (once; cached in $CACHE_DIR)"
+  mvn_args=(-q -B -f "$KAFKA_POM" "-Dkafka.version=$KAFKA_VERSION"
+    dependency:build-classpath -Dmdep.includeScope=runtime "-Dmdep.outputFile=$CP_FILE.tmp")
+  [ -n "${KRAFKA_M2:-}" ] && mvn_args=("-Dmaven.repo.local=$KRAFKA_M2" "${mvn_args[@]}")
+  "$MVN" "${mvn_args[@]}" >"$LOG_DIR/mvn.log" 2>&1 </dev/null \
+    || { tail -n 30 "$LOG_DIR/mvn.log" >&2; die "mvn dependency:build-classpath failed"; }
+  mv "$CP_FILE.tmp" "$CP_FILE"
+  cp_valid || die "resolved classpath $CP_FILE names missing jars"
+fi
+grep -q "kafka_2.13-$KAFKA_VERSION.jar" "$CP_FILE" || die "$CP_FILE lacks kafka_2.13-$KAFKA_VERSION.jar"
+
+# --------------------------------------------------------------- Kafka -----
+# Listeners, built in one place. Each: NAME|PROTOCOL|BIND_HOST|ADVERTISED_HOST|PORT.
+# To add one (SASL_SSL, SCRAM, mTLS, ...): append an entry here and its
+# per-listener settings in listener_config below. Listener names double as
+# the listener.name.<lowercase name>. config prefix.
+LISTENERS=(
+  "PLAINTEXT|PLAINTEXT|127.0.0.1|127.0.0.1|$PLAINTEXT_PORT"
+  "SASL_PLAINTEXT|SASL_PLAINTEXT|127.0.0.1|$GSSAPI_HOST|$GSSAPI_PORT"
+  "CONTROLLER|PLAINTEXT|127.0.0.1|127.0.0.1|$CONTROLLER_PORT"
+)
+
+listener_config() { # NAME -> extra server.properties lines for that listener
+  case $1 in
+    SASL_PLAINTEXT)
+      printf '%s\n' \
+        "listener.name.sasl_plaintext.sasl.enabled.mechanisms=GSSAPI" \
+        "listener.name.sasl_plaintext.gssapi.sasl.jaas.config=com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true keyTab=\"$KEYTAB_DIR/kafka.keytab\" principal=\"$SERVICE_NAME/$GSSAPI_HOST@$REALM\";"
+      ;;
+  esac
+}
+
+l_listeners=() l_adv=() l_map=() l_extra=""
+for entry in "${LISTENERS[@]}"; do
+  IFS='|' read -r name proto bind adv port <<<"$entry"
+  l_listeners+=("$name://$bind:$port")
+  l_adv+=("$name://$adv:$port")
+  l_map+=("$name:$proto")
+  l_extra+=$(listener_config "$name")$'\n'
+done
+join() { local IFS=,; printf '%s' "$*"; }
+
+server_properties_text="# Generated by scripts/env-up.sh: single-node KRaft (broker+controller)
+# for krafka's tests. Edit the script, not this file.
+process.roles=broker,controller
+node.id=1
+controller.listener.names=CONTROLLER
+controller.quorum.bootstrap.servers=127.0.0.1:$CONTROLLER_PORT
+inter.broker.listener.name=PLAINTEXT
+listeners=$(join "${l_listeners[@]}")
+advertised.listeners=$(join "${l_adv[@]}")
+listener.security.protocol.map=$(join "${l_map[@]}")
+
+# SASL
+sasl.enabled.mechanisms=GSSAPI
+sasl.kerberos.service.name=$SERVICE_NAME
+${l_extra}
+# Storage
+log.dirs=$KAFKA_DATA_DIR
+
+# Test-friendly defaults (one node, fast groups, few partitions)
+num.partitions=1
+default.replication.factor=1
+auto.create.topics.enable=true
+delete.topic.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+share.coordinator.state.topic.num.partitions=1
+group.initial.rebalance.delay.ms=0
+num.network.threads=2
+num.io.threads=4
+num.recovery.threads.per.data.dir=1"
+
+KAFKA_JVM=(${KRAFKA_KAFKA_HEAP:--Xmx768m -Xms256m}
+  -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
+  -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true
+  "-Djava.security.krb5.conf=$KRB5_CONF"
+  "-Dlog4j2.configurationFile=$SCRIPT_DIR/kafka/log4j2.xml"
+  "-Dkafka.logs.dir=$LOG_DIR"
+  "$KAFKA_MARKER")
+if [ "${KRAFKA_KAFKA_SECURITY_DEBUG:-0}" = 1 ]; then
+  KAFKA_JVM+=(-Dkrafka.security.level=DEBUG -Dsun.security.krb5.debug=true)
+fi
+# shellcheck disable=SC2206
+KAFKA_JVM+=(${KRAFKA_KAFKA_JVM_OPTS:-})
+
+write_if_changed "$SERVER_PROPERTIES" "$server_properties_text" || true
+# A running broker is restarted if anything it was started with changed.
+kafka_fingerprint=$( { cat "$SERVER_PROPERTIES" "$KRB5_CONF" "$CP_FILE" "$SCRIPT_DIR/kafka/log4j2.xml"
+  printf '%s\n' "${KAFKA_JVM[@]}"; } | sha256sum | cut -c1-64)
+
+client_gssapi_properties="# Java client settings for the GSSAPI listener (localhost:$GSSAPI_PORT)
+# as krafka-client@$REALM; run the JVM with -Djava.security.krb5.conf=$KRB5_CONF
+security.protocol=SASL_PLAINTEXT
+sasl.mechanism=GSSAPI
+sasl.kerberos.service.name=$SERVICE_NAME
+sasl.jaas.config=com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true keyTab=\"$KEYTAB_DIR/client.keytab\" principal=\"krafka-client@$REALM\";"
+write_if_changed "$KAFKA_CONF_DIR/client-gssapi.properties" "$client_gssapi_properties" || true
+
+kafka_state=running
+pid=$(kafka_pid)
+if [ -n "$pid" ] && [ "$(cat "$RUN_DIR/kafka.fingerprint" 2>/dev/null || true)" != "$kafka_fingerprint" ]; then
+  log "broker config/classpath changed: restarting Kafka"
+  stop_pid "$pid" kafka 60
+  pid=""
+fi
+if [ -z "$pid" ]; then
+  for entry in "${LISTENERS[@]}"; do
+    IFS='|' read -r name proto bind adv port <<<"$entry"
+    port_open "$bind" "$port" && die "$bind:$port ($name) is taken by another process (see scripts/env-common.sh for the port variables)"
+  done
+  if [ "${KRAFKA_KAFKA_FRESH:-0}" = 1 ] && [ -d "$KAFKA_DATA_DIR" ]; then
+    log "KRAFKA_KAFKA_FRESH=1: wiping $KAFKA_DATA_DIR"
+    rm -rf "$KAFKA_DATA_DIR"
+  fi
+  if [ ! -f "$KAFKA_DATA_DIR/meta.properties" ]; then
+    rm -rf "$KAFKA_DATA_DIR"
+    cluster_id=$("$SCRIPT_DIR/kafka-tool.sh" storage random-uuid 2>>"$LOG_DIR/kafka.out" </dev/null)
+    log "formatting Kafka storage (cluster $cluster_id)"
+    "$SCRIPT_DIR/kafka-tool.sh" storage format --standalone -t "$cluster_id" \
+      -c "$SERVER_PROPERTIES" >>"$LOG_DIR/kafka.out" 2>&1 </dev/null \
+      || { tail -n 30 "$LOG_DIR/kafka.out" >&2; die "kafka StorageTool format failed"; }
+  fi
+  printf '\n=== %s kafka %s start\n' "$(date -Is)" "$KAFKA_VERSION" >>"$LOG_DIR/kafka.out"
+  setsid sh -c 'echo $$ > "$0"; exec "$@"' "$KAFKA_PID_FILE" \
+    "$JAVA" "${KAFKA_JVM[@]}" -cp "$(cat "$CP_FILE")" kafka.Kafka "$SERVER_PROPERTIES" \
+    </dev/null >>"$LOG_DIR/kafka.out" 2>&1 &
+  printf '%s\n' "$kafka_fingerprint" > "$RUN_DIR/kafka.fingerprint"
+  kafka_state=started
+  sleep 0.2
+fi
+
+kafka_fail() {
+  log "$1"
+  printf -- '--- tail %s\n' "$LOG_DIR/kafka-server.log" >&2
+  tail -n 40 "$LOG_DIR/kafka-server.log" >&2 2>/dev/null || true
+  printf -- '--- tail %s\n' "$LOG_DIR/kafka.out" >&2
+  tail -n 20 "$LOG_DIR/kafka.out" >&2 2>/dev/null || true
+  exit 1
+}
+
+# Ready = the broker answers a real metadata request on PLAINTEXT.
+deadline=$(( $(now_ms) + TIMEOUT * 1000 ))
+ready=0
+while [ "$(now_ms)" -lt "$deadline" ]; do
+  pid=$(kafka_pid)
+  [ -n "$pid" ] || kafka_fail "the Kafka broker exited"
+  if port_open 127.0.0.1 "$PLAINTEXT_PORT"; then
+    if timeout 60 "$SCRIPT_DIR/kafka-tool.sh" topics --bootstrap-server "127.0.0.1:$PLAINTEXT_PORT" --list \
+        >"$RUN_DIR/ready.out" 2>&1 </dev/null; then
+      ready=1; break
+    fi
+  fi
+  sleep 0.5
+done
+[ $ready -eq 1 ] || kafka_fail "Kafka did not answer metadata on 127.0.0.1:$PLAINTEXT_PORT within ${TIMEOUT}s ($(tail -n 3 "$RUN_DIR/ready.out" 2>/dev/null | tr '\n' ' '))"
+port_open 127.0.0.1 "$GSSAPI_PORT" || kafka_fail "GSSAPI listener 127.0.0.1:$GSSAPI_PORT is not open"
+
+verify=${KRAFKA_ENV_VERIFY:-}
+[ -n "$verify" ] || { [ $kafka_state = started ] && verify=full || verify=basic; }
+if [ "$verify" = full ]; then
+  # A real SASL/GSSAPI handshake with the client keytab, end to end.
+  timeout 60 "$SCRIPT_DIR/kafka-tool.sh" topics --bootstrap-server "$GSSAPI_HOST:$GSSAPI_PORT" \
+    --command-config "$KAFKA_CONF_DIR/client-gssapi.properties" --list \
+    >"$RUN_DIR/ready-gssapi.out" 2>&1 </dev/null \
+    || { cat "$RUN_DIR/ready-gssapi.out" >&2; kafka_fail "GSSAPI metadata request on $GSSAPI_HOST:$GSSAPI_PORT failed"; }
+fi
+log "Kafka $KAFKA_VERSION $kafka_state (pid $pid): plaintext 127.0.0.1:$PLAINTEXT_PORT, gssapi $GSSAPI_HOST:$GSSAPI_PORT (verified: $verify)"
+
+# ---------------------------------------------------------------- env.json --
+princ_json() { # key principal keytab
+  printf '    %s: { "principal": %s, "keytab": %s }' "$(json_str "$1")" "$(json_str "$2")" "$(json_str "$3")"
+}
+{
+  printf '{\n'
+  printf '  "kafkaVersion": %s,\n' "$(json_str "$KAFKA_VERSION")"
+  printf '  "realm": %s,\n' "$(json_str "$REALM")"
+  printf '  "krb5Conf": %s,\n' "$(json_str "$KRB5_CONF")"
+  printf '  "kdc": %s,\n' "$(json_str "127.0.0.1:$KDC_PORT")"
+  printf '  "serviceName": %s,\n' "$(json_str "$SERVICE_NAME")"
+  printf '  "bootstrap": { "plaintext": %s, "gssapi": %s },\n' \
+    "$(json_str "127.0.0.1:$PLAINTEXT_PORT")" "$(json_str "$GSSAPI_HOST:$GSSAPI_PORT")"
+  printf '  "principals": {\n'
+  princ_json client "krafka-client@$REALM" "$KEYTAB_DIR/client.keytab"; printf ',\n'
+  princ_json alice "alice@$REALM" "$KEYTAB_DIR/alice.keytab"; printf ',\n'
+  princ_json bob "bob@$REALM" "$KEYTAB_DIR/bob.keytab"; printf ',\n'
+  princ_json shortlived "shortlived@$REALM" "$KEYTAB_DIR/shortlived.keytab"; printf ',\n'
+  princ_json broker "$SERVICE_NAME/$GSSAPI_HOST@$REALM" "$KEYTAB_DIR/kafka.keytab"; printf ',\n'
+  printf '    "pwuser": { "principal": %s, "password": %s }\n' "$(json_str "pwuser@$REALM")" "$(json_str "$PW")"
+  printf '  },\n'
+  printf '  "classpathFile": %s,\n' "$(json_str "$CP_FILE")"
+  if [ -n "$JAVA_HOME_REAL" ]; then
+    printf '  "javaHome": %s,\n' "$(json_str "$JAVA_HOME_REAL")"
+  else
+    printf '  "javaHome": null,\n'
+  fi
+  printf '  "logs": { "kafka": %s, "kdc": %s }\n' \
+    "$(json_str "$LOG_DIR/kafka-server.log")" "$(json_str "$LOG_DIR/kdc.log")"
+  printf '}\n'
+} > "$ENV_JSON.tmp"
+chmod 600 "$ENV_JSON.tmp"
+mv "$ENV_JSON.tmp" "$ENV_JSON"
+
+t=$(( $(now_ms) - T0 ))
+log "ready in $((t / 1000)).$(printf '%03d' $((t % 1000)) | cut -c1)s: $ENV_JSON"
