@@ -1,0 +1,532 @@
+'use strict'
+// krafka's public JS surface: a thin layer over the generated napi binding
+// (index.js). It holds only what napi cannot express cheaply:
+//  - `KafkaError` as a real Error subclass (napi cannot build JS subclasses
+//    from async Rust, napi-rs #1205);
+//  - per-send Promises resolved in batches from one delivery callback (an
+//    async napi call per send would cost ~77 µs each, shared/DESIGN.md);
+//  - async iteration that yields single messages from native batches and
+//    stores an offset only after the loop body finished (at-least-once).
+// All defaults, validation and Kafka logic live in the Rust core.
+
+const native = require('./index.js')
+
+/** An error from Kafka or krafka. `code` mirrors librdkafka's names (`ERR__QUEUE_FULL`). */
+class KafkaError extends Error {
+  constructor(message, code, flags = {}) {
+    super(message)
+    this.name = 'KafkaError'
+    this.code = code
+    this.retriable = Boolean(flags.retriable)
+    this.fatal = Boolean(flags.fatal)
+    this.txnRequiresAbort = Boolean(flags.txnRequiresAbort)
+  }
+}
+
+const ENCODED = /^(ERR_[A-Za-z0-9_]+)\|([01])\|([01])\|([01])\|/
+
+/** Decodes the addon's `CODE|retriable|fatal|abort|message` error strings. */
+function decodeError(s) {
+  const m = ENCODED.exec(s)
+  if (!m) return null
+  return new KafkaError(s.slice(m[0].length), m[1], {
+    retriable: m[2] === '1',
+    fatal: m[3] === '1',
+    txnRequiresAbort: m[4] === '1',
+  })
+}
+
+/** Any error out of the addon as a KafkaError, or a TypeError for a value of the wrong type. */
+function fromNative(e) {
+  if (e instanceof KafkaError || e instanceof TypeError) return e
+  const decoded = e && typeof e.message === 'string' ? decodeError(e.message) : null
+  if (decoded) return decoded
+  // napi's own argument conversion failures: a JS value of the wrong type.
+  return new TypeError(e && e.message ? e.message : String(e))
+}
+
+function call(fn) {
+  try {
+    return fn()
+  } catch (e) {
+    throw fromNative(e)
+  }
+}
+
+async function callAsync(promise) {
+  try {
+    return await promise
+  } catch (e) {
+    throw fromNative(e)
+  }
+}
+
+function checkConfig(config) {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw new TypeError('config must be an object of Kafka config keys, e.g. { "bootstrap.servers": "host:9092" }')
+  }
+  return config
+}
+
+function isBytes(v) {
+  return typeof v === 'string' || Buffer.isBuffer(v)
+}
+
+function bytesField(record, field, allowNull) {
+  const v = record[field]
+  if (v === undefined || (allowNull && v === null)) return undefined
+  if (isBytes(v)) return v
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+  throw new TypeError(`record.${field} must be a Buffer, a string${allowNull ? ' or null' : ''}; got ${typeof v}`)
+}
+
+function headerValue(v, name) {
+  if (v === null || v === undefined) return undefined
+  if (isBytes(v)) return v
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength)
+  throw new TypeError(`record.headers["${name}"] must be a Buffer, a string or null; got ${typeof v}`)
+}
+
+/** Headers as `{ k: v | v[] }`, `[[k, v], ...]` or `[{ key, value }, ...]` → ordered pairs. */
+function normalizeHeaders(h) {
+  if (h === undefined || h === null) return undefined
+  const out = []
+  if (Array.isArray(h)) {
+    for (const e of h) {
+      const [key, value] = Array.isArray(e) ? e : [e && e.key, e && e.value]
+      if (typeof key !== 'string') throw new TypeError('record.headers entries need a string key')
+      out.push({ key, value: headerValue(value, key) })
+    }
+  } else if (typeof h === 'object') {
+    for (const key of Object.keys(h)) {
+      const v = h[key]
+      for (const value of Array.isArray(v) ? v : [v]) out.push({ key, value: headerValue(value, key) })
+    }
+  } else {
+    throw new TypeError('record.headers must be an object or an array of [key, value] pairs')
+  }
+  return out
+}
+
+/** Checks a record's shape and converts it for the addon; throws TypeError naming the field. */
+function toNativeRecord(record) {
+  if (record === null || typeof record !== 'object') throw new TypeError('record must be an object with at least a topic')
+  if (typeof record.topic !== 'string' || record.topic.length === 0) {
+    throw new TypeError('record.topic must be a non-empty string')
+  }
+  const out = { topic: record.topic, value: bytesField(record, 'value', true), key: bytesField(record, 'key', true) }
+  if (record.partition !== undefined && record.partition !== null) {
+    if (!Number.isInteger(record.partition) || record.partition < 0) {
+      throw new TypeError('record.partition must be a non-negative integer')
+    }
+    out.partition = record.partition
+  }
+  if (record.timestamp !== undefined && record.timestamp !== null) {
+    const ts = record.timestamp instanceof Date ? record.timestamp.getTime() : record.timestamp
+    if (!Number.isInteger(ts) || ts < 0) throw new TypeError('record.timestamp must be ms since the epoch (integer) or a Date')
+    out.timestamp = ts
+  }
+  const headers = normalizeHeaders(record.headers)
+  if (headers) out.headers = headers
+  return out
+}
+
+const DEFAULT_TIMEOUT_MS = 30000
+
+class Producer {
+  #native
+  #pending = new Map() // id -> { topic, resolve, reject }
+  #waiting = [] // records that met a full queue, in order: [nativeRecord, id]
+  #nextId = 1
+  #keepAlive = null
+  #closed = false
+
+  /** Creates a producer from Kafka config keys. Throws KafkaError(ERR__INVALID_ARG) naming a bad key. */
+  constructor(config) {
+    checkConfig(config)
+    this.#native = call(() => new native.NativeProducer(config, (batch) => this.#onDelivery(batch)))
+  }
+
+  /** Sends one record; resolves with its DeliveryReport when the broker acknowledged it. */
+  send(record) {
+    let rec
+    try {
+      this.#checkOpen()
+      rec = toNativeRecord(record)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    return new Promise((resolve, reject) => {
+      const id = this.#track(rec.topic, resolve, reject)
+      this.#enqueue(rec, id)
+    })
+  }
+
+  /** Sends records in one native crossing; resolves with their reports, in order. */
+  sendBatch(records) {
+    let recs
+    try {
+      this.#checkOpen()
+      if (!Array.isArray(records)) throw new TypeError('sendBatch takes an array of records')
+      recs = records.map(toNativeRecord)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    if (recs.length === 0) return Promise.resolve([])
+    const promises = new Array(recs.length)
+    const firstId = this.#nextId
+    for (let i = 0; i < recs.length; i++) {
+      promises[i] = new Promise((resolve, reject) => this.#track(recs[i].topic, resolve, reject))
+    }
+    if (this.#waiting.length > 0) {
+      for (let i = 0; i < recs.length; i++) this.#waiting.push([recs[i], firstId + i])
+    } else {
+      let n
+      try {
+        n = this.#native.produceBatch(recs, firstId)
+      } catch (e) {
+        const err = fromNative(e)
+        for (let i = 0; i < recs.length; i++) this.#fail(firstId + i, err)
+        return Promise.all(promises)
+      }
+      for (let i = n; i < recs.length; i++) this.#waiting.push([recs[i], firstId + i])
+    }
+    return Promise.all(promises)
+  }
+
+  /**
+   * Fire-and-forget, as confluent-kafka-python's produce(). Throws KafkaError
+   * ERR__QUEUE_FULL when the local queue is full (call flush() or retry later).
+   */
+  produce(topic, value, key, options = {}) {
+    this.#checkOpen()
+    const rec = toNativeRecord({ ...options, topic, value, key, onDelivery: undefined })
+    const cb = options.onDelivery
+    if (cb !== undefined && typeof cb !== 'function') throw new TypeError('options.onDelivery must be a function')
+    const id = this.#track(
+      topic,
+      (report) => cb && callback(cb, null, report),
+      (err) => cb && callback(cb, err, null)
+    )
+    try {
+      this.#native.produce(rec, id)
+    } catch (e) {
+      this.#pending.delete(id)
+      this.#release()
+      throw fromNative(e)
+    }
+  }
+
+  /** Waits until every record sent so far is acknowledged (or failed). */
+  async flush(timeoutMs = DEFAULT_TIMEOUT_MS) {
+    const deadline = Date.now() + timeoutMs
+    while (this.#waiting.length > 0 && Date.now() < deadline) {
+      await callAsync(this.#native.flush(Math.max(1, Math.min(100, deadline - Date.now())))).catch(() => {})
+      this.#drainWaiting()
+    }
+    await callAsync(this.#native.flush(Math.max(0, deadline - Date.now())))
+  }
+
+  /** Flushes, then releases the producer. Records still undelivered fail with ERR__PURGE_QUEUE. */
+  async close(timeoutMs = DEFAULT_TIMEOUT_MS) {
+    if (this.#closed) return
+    try {
+      await this.flush(timeoutMs)
+    } catch {
+      // close() reports through the records' own promises
+    }
+    this.#closed = true
+    const err = new KafkaError('producer closed before the record was sent', 'ERR__DESTROY')
+    for (const [, id] of this.#waiting.splice(0)) this.#fail(id, err)
+    await callAsync(this.#native.close(timeoutMs)).catch(() => {})
+    this.#release()
+  }
+
+  /** Transactions (needs `transactional.id`). */
+  async initTransactions(timeoutMs = DEFAULT_TIMEOUT_MS) {
+    await callAsync(this.#native.initTransactions(timeoutMs))
+  }
+  beginTransaction() {
+    call(() => this.#native.beginTransaction())
+  }
+  async commitTransaction(timeoutMs = DEFAULT_TIMEOUT_MS) {
+    await this.flush(timeoutMs)
+    await callAsync(this.#native.commitTransaction(timeoutMs))
+  }
+  async abortTransaction(timeoutMs = DEFAULT_TIMEOUT_MS) {
+    await callAsync(this.#native.abortTransaction(timeoutMs))
+  }
+
+  #checkOpen() {
+    if (this.#closed) throw new KafkaError('the producer is closed', 'ERR__DESTROY')
+  }
+
+  #track(topic, resolve, reject) {
+    const id = this.#nextId++
+    this.#pending.set(id, { topic, resolve, reject })
+    // Keep Node alive while records are in flight; the delivery callback itself is weak.
+    if (this.#keepAlive === null) this.#keepAlive = setInterval(noop, 1 << 30)
+    return id
+  }
+
+  #enqueue(rec, id) {
+    if (this.#waiting.length > 0) {
+      this.#waiting.push([rec, id])
+      return
+    }
+    try {
+      this.#native.produce(rec, id)
+    } catch (e) {
+      const err = fromNative(e)
+      // A full queue is never a silent drop: send() waits for room.
+      if (err.code === 'ERR__QUEUE_FULL') this.#waiting.push([rec, id])
+      else this.#fail(id, err)
+    }
+  }
+
+  #drainWaiting() {
+    while (this.#waiting.length > 0) {
+      const [rec, id] = this.#waiting[0]
+      try {
+        this.#native.produce(rec, id)
+      } catch (e) {
+        const err = fromNative(e)
+        if (err.code === 'ERR__QUEUE_FULL') return
+        this.#fail(id, err)
+      }
+      this.#waiting.shift()
+    }
+  }
+
+  #fail(id, err) {
+    const p = this.#pending.get(id)
+    if (!p) return
+    this.#pending.delete(id)
+    p.reject(err)
+    this.#release()
+  }
+
+  #release() {
+    if (this.#pending.size === 0 && this.#keepAlive !== null) {
+      clearInterval(this.#keepAlive)
+      this.#keepAlive = null
+    }
+  }
+
+  #onDelivery(batch) {
+    const { ids, partitions, offsets, timestamps, failures } = batch
+    let f = 0
+    for (let i = 0; i < ids.length; i++) {
+      const p = this.#pending.get(ids[i])
+      if (!p) continue
+      this.#pending.delete(ids[i])
+      if (f < failures.length && failures[f].index === i) {
+        const err = decodeError(failures[f].error) || new KafkaError(failures[f].error, 'ERR__FAIL')
+        f++
+        p.reject(err)
+      } else {
+        const ts = timestamps[i]
+        p.resolve({ topic: p.topic, partition: partitions[i], offset: offsets[i], timestamp: ts >= 0 ? ts : null })
+      }
+    }
+    this.#drainWaiting()
+    this.#release()
+  }
+}
+
+function noop() {}
+
+/** Runs a user callback; its throw surfaces as an uncaught exception without breaking the batch. */
+function callback(cb, err, report) {
+  try {
+    cb(err, report)
+  } catch (e) {
+    queueMicrotask(() => {
+      throw e
+    })
+  }
+}
+
+function toRegexTopic(t) {
+  if (t instanceof RegExp) return '^' + t.source.replace(/^\^/, '')
+  if (typeof t !== 'string' || t.length === 0) throw new TypeError('topics must be non-empty strings or a RegExp')
+  return t
+}
+
+class Consumer {
+  #native
+  #closed = false
+  #closing = null
+  #processed = new Map() // "topic\0partition" -> { topic, partition, offset(next) }
+
+  /** Creates a group consumer from Kafka config keys (`group.id` required). */
+  constructor(config) {
+    checkConfig(config)
+    this.#native = call(() => new native.NativeConsumer(config))
+  }
+
+  /** Joins the group for these topics. A RegExp subscribes by pattern. */
+  subscribe(topics) {
+    const list = topics instanceof RegExp ? [topics] : topics
+    if (!Array.isArray(list)) throw new TypeError('subscribe takes an array of topic names or a RegExp')
+    call(() => this.#native.subscribe(list.map(toRegexTopic)))
+  }
+
+  /** Manual assignment: [{ topic, partition, offset? }]. */
+  assign(partitions) {
+    call(() => this.#native.assign(partitions))
+  }
+
+  /** Current assignment. */
+  assignment() {
+    return call(() => this.#native.assignment())
+  }
+
+  /**
+   * Up to `numMessages` messages, waiting at most `timeoutMs` for the first,
+   * as confluent-kafka-python's consume(). Calling it again marks the previous
+   * result as processed (its offsets are stored for the next commit).
+   */
+  async consume(numMessages = 1, timeoutMs = 1000) {
+    const batch = await this.#poll(numMessages, timeoutMs)
+    this.#markBatch(batch)
+    return batch
+  }
+
+  /** Async iterable of message arrays: one native crossing per batch. */
+  async *batches({ maxMessages = 1000, maxWaitMs = 100, signal } = {}) {
+    try {
+      while (!this.#closed && !(signal && signal.aborted)) {
+        const batch = await this.#poll(maxMessages, maxWaitMs)
+        if (batch.length === 0) continue
+        yield batch
+        this.#markBatch(batch)
+      }
+    } finally {
+      await this.close()
+    }
+  }
+
+  /**
+   * Async iterable of single messages. A message's offset is stored only
+   * after the loop body that received it finished (at-least-once); `break`,
+   * `return`, a throw or `signal` closes the consumer and leaves the group.
+   */
+  async *messages({ maxMessages = 1000, maxWaitMs = 100, signal } = {}) {
+    try {
+      while (!this.#closed && !(signal && signal.aborted)) {
+        const batch = await this.#poll(maxMessages, maxWaitMs)
+        for (const m of batch) {
+          yield m
+          this.#mark(m)
+          if (signal && signal.aborted) return
+        }
+      }
+    } finally {
+      await this.close()
+    }
+  }
+
+  [Symbol.asyncIterator]() {
+    return this.messages()
+  }
+
+  /**
+   * Commits: all processed offsets (no argument), one message's position
+   * (`commit(msg)` commits msg.offset + 1), or explicit next-offsets
+   * `[{ topic, partition, offset }]`. Resolves when the broker has stored them.
+   */
+  async commit(what) {
+    if (what === undefined) {
+      this.#storeProcessed()
+      return callAsync(this.#native.commit(null))
+    }
+    const list = Array.isArray(what)
+      ? what
+      : [{ topic: what.topic, partition: what.partition, offset: what.offset + 1 }]
+    return callAsync(this.#native.commit(list))
+  }
+
+  /** The group's committed offsets for these partitions. */
+  async committed(partitions, timeoutMs = 10000) {
+    return callAsync(this.#native.committed(partitions, timeoutMs))
+  }
+
+  /** { low, high } watermarks of a partition. */
+  async queryWatermarkOffsets(topic, partition, timeoutMs = 10000) {
+    return callAsync(this.#native.queryWatermarkOffsets(topic, partition, timeoutMs))
+  }
+
+  /** Stores processed offsets, leaves the group (committing when auto-commit is on) and releases the member. Idempotent. */
+  close() {
+    if (this.#closing) return this.#closing
+    this.#closing = (async () => {
+      try {
+        this.#storeProcessed()
+      } catch {
+        // partitions may already be revoked; nothing to store then
+      }
+      this.#closed = true
+      await callAsync(this.#native.close())
+    })()
+    return this.#closing
+  }
+
+  async #poll(max, waitMs) {
+    this.#storeProcessed()
+    const batch = await callAsync(this.#native.pollBatch(max, waitMs))
+    return batch
+  }
+
+  #mark(m) {
+    this.#processed.set(m.topic + '\0' + m.partition, { topic: m.topic, partition: m.partition, offset: m.offset + 1 })
+  }
+
+  #markBatch(batch) {
+    for (const m of batch) this.#mark(m)
+  }
+
+  #storeProcessed() {
+    if (this.#processed.size === 0 || this.#closed) return
+    const offsets = [...this.#processed.values()]
+    this.#processed.clear()
+    call(() => this.#native.storeOffsets(offsets))
+  }
+}
+
+class Admin {
+  #native
+  /** Creates an admin client from Kafka config keys. */
+  constructor(config) {
+    checkConfig(config)
+    this.#native = call(() => new native.NativeAdmin(config))
+  }
+  /** Creates topics: [{ topic, numPartitions?, replicationFactor?, config? }]. */
+  async createTopics(topics, timeoutMs = DEFAULT_TIMEOUT_MS) {
+    return callAsync(this.#native.createTopics(topics, timeoutMs))
+  }
+  /** Deletes topics by name. */
+  async deleteTopics(topics, timeoutMs = DEFAULT_TIMEOUT_MS) {
+    return callAsync(this.#native.deleteTopics(topics, timeoutMs))
+  }
+  /** { topic: partitionCount } from a metadata request. */
+  async partitionCounts(topic, timeoutMs = 10000) {
+    return callAsync(this.#native.partitionCounts(topic ?? null, timeoutMs))
+  }
+  /** Nothing to release beyond garbage collection; present for symmetry. */
+  async close() {}
+}
+
+const features = native.builtinFeatures()
+const librdkafkaVersion = native.librdkafkaVersion()
+const MockCluster = native.MockCluster
+
+module.exports = {
+  Producer,
+  Consumer,
+  Admin,
+  KafkaError,
+  MockCluster,
+  features,
+  librdkafkaVersion,
+}
