@@ -25,7 +25,7 @@ export declare class MockCluster {
 /** Low-level admin client used by krafka.js's `Admin`. */
 export declare class NativeAdmin {
   /** Creates an admin client. Throws `ERR__INVALID_ARG` naming the key for bad config. */
-  constructor(config: object)
+  constructor(config: Record<string, string | number | boolean>)
   /** Creates topics; rejects with e.g. `ERR_TOPIC_ALREADY_EXISTS`. */
   createTopics(topics: Array<NewTopic>, timeoutMs: number): Promise<void>
   /** Deletes topics. */
@@ -37,7 +37,7 @@ export declare class NativeAdmin {
 /** Low-level consumer used by krafka.js's `Consumer`. */
 export declare class NativeConsumer {
   /** Creates a consumer. Throws `ERR__INVALID_ARG` naming the key for bad config. */
-  constructor(config: object)
+  constructor(config: Record<string, string | number | boolean>)
   /** Subscribes (group-managed). A topic starting with `^` is a regex. */
   subscribe(topics: Array<string>): void
   /** Manual assignment. */
@@ -61,7 +61,7 @@ export declare class NativeConsumer {
 /** Low-level producer used by krafka.js's `Producer`. */
 export declare class NativeProducer {
   /** Creates a producer. Throws `ERR__INVALID_ARG` naming the key for bad config. */
-  constructor(config: object, onDelivery: DeliveryFn)
+  constructor(config: Record<string, string | number | boolean>, onDelivery: (batch: DeliveryBatch) => void)
   /** Enqueues one record; throws `ERR__QUEUE_FULL` when the local queue is full. */
   produce(record: NativeRecord, id: number): void
   /**
@@ -123,6 +123,32 @@ export interface NativeHeader {
   key: string
   /** Header value. */
   value?: Buffer | string
+}
+
+/** A consumed message (for typing; built directly in [`MessageBatch`]). */
+export interface NativeMessage {
+  /** Topic. */
+  topic: string
+  /** Partition. */
+  partition: number
+  /** Offset (a number: exact below 2^53). */
+  offset: number
+  /** Key, null when absent. */
+  key?: Buffer
+  /** Value, null for a tombstone. */
+  value?: Buffer
+  /** Headers in order. */
+  headers: Array<NativeMessageHeader>
+  /** Timestamp in ms since the epoch, null when unknown. */
+  timestamp?: number
+}
+
+/** A consumed header (for typing; built directly in [`MessageBatch`]). */
+export interface NativeMessageHeader {
+  /** Header key. */
+  key: string
+  /** Header value, null when absent. */
+  value?: Buffer
 }
 
 /** A record as krafka.js hands it over (already shape-checked there). */

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `npm test`: build, bring up the real Kafka + KDC environment, run every test
+# (Rust core unit tests, Node integration tests, strict type-check of the
+# examples), and bring the environment down again. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "build the addon (napi build --platform --release)"
+t0=$SECONDS
+npm run build --silent
+echo "build took $((SECONDS - t0)) s"
+
+step "Rust core unit tests"
+# Same target dir and triple as napi build, so the vendored native stack is reused.
+host=$(rustc -vV | sed -n 's/^host: //p')
+cargo test --release --target "$host" -p krafka-core
+
+step "type-check the examples (tsc --strict)"
+npx tsc -p examples/tsconfig.json
+
+step "bring up Kafka + KDC (npm run env:up)"
+keep=${KRAFKA_KEEP_ENV:-}
+if [ -z "$keep" ]; then trap 'bash scripts/env-down.sh || true' EXIT; fi
+bash scripts/env-up.sh
+
+step "Node tests against the real broker and KDC"
+node --test --test-reporter=spec __test__/*.spec.js
