@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034
 # Shared settings and helpers for scripts/env-up.sh, scripts/env-down.sh and
 # scripts/kafka-tool.sh. Sourced, never run. Expects SCRIPT_DIR to be set and
 # `set -euo pipefail` to be in force.
@@ -45,7 +46,7 @@ KAFKA_POM=$SCRIPT_DIR/kafka/pom.xml
 # environment's broker even without its pid file (and never another java).
 KAFKA_MARKER="-Dkrafka.env=$ENV_DIR"
 
-CACHE_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/krafka
+CACHE_DIR=${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/krafka
 
 LOG_PREFIX=${LOG_PREFIX:-env}
 log() { printf '%s: %s\n' "$LOG_PREFIX" "$*" >&2; }
@@ -84,7 +85,7 @@ port_open() {
 # pid_state PID: prints the /proc state letter (R, S, Z, ...) or nothing.
 pid_state() {
   local stat
-  read -r stat < "/proc/$1/stat" 2>/dev/null || return 0
+  read -r stat 2>/dev/null < "/proc/$1/stat" || return 0
   stat=${stat##*) }
   printf '%s' "${stat%% *}"
 }
@@ -103,7 +104,7 @@ proc_has() {
   local e
   while IFS= read -r -d '' e; do
     [ "$e" = "$3" ] && return 0
-  done < "/proc/$1/$2" 2>/dev/null || true
+  done 2>/dev/null < "/proc/$1/$2" || true
   return 1
 }
 
@@ -118,7 +119,7 @@ kdc_pid() {
   fi
   for p in /proc/[0-9]*; do
     p=${p#/proc/}
-    read -r c < "/proc/$p/comm" 2>/dev/null || continue
+    read -r c 2>/dev/null < "/proc/$p/comm" || continue
     [ "$c" = krb5kdc ] || continue
     if pid_live "$p" && proc_has "$p" environ "KRB5_KDC_PROFILE=$KDC_CONF"; then
       printf '%s' "$p"; return 0
@@ -135,7 +136,7 @@ kafka_pid() {
   fi
   for p in /proc/[0-9]*; do
     p=${p#/proc/}
-    read -r c < "/proc/$p/comm" 2>/dev/null || continue
+    read -r c 2>/dev/null < "/proc/$p/comm" || continue
     [ "$c" = java ] || continue
     if pid_live "$p" && proc_has "$p" cmdline "$KAFKA_MARKER"; then
       printf '%s' "$p"; return 0
@@ -180,6 +181,7 @@ kafka_tool() {
   [ -s "$cpf" ] || die "no Kafka classpath at $cpf: run scripts/env-up.sh first"
   java=$(java_bin)
   [ -n "$java" ] || die "java not found"
+  # shellcheck disable=SC2086 # KRAFKA_TOOL_JVM_OPTS is a word list
   exec "$java" -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \
     -Djava.awt.headless=true \
     -Djava.security.krb5.conf="$KRB5_CONF" \

@@ -10,7 +10,7 @@
 set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LOG_PREFIX=env-down
-# shellcheck source=scripts/env-common.sh
+# shellcheck source=env-common.sh disable=SC2034
 . "$SCRIPT_DIR/env-common.sh"
 
 clean=${KRAFKA_ENV_CLEAN:-0}

@@ -16,7 +16,7 @@
 set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LOG_PREFIX=kafka-tool
-# shellcheck source=scripts/env-common.sh
+# shellcheck source=env-common.sh disable=SC2034
 . "$SCRIPT_DIR/env-common.sh"
 
 [ $# -ge 1 ] || { sed -n '2,16s/^# \{0,1\}//p' "$0" >&2; exit 2; }
