@@ -37,7 +37,11 @@ export declare class NativeAdmin {
 /** Low-level consumer used by krafka.js's `Consumer`. */
 export declare class NativeConsumer {
   /** Creates a consumer. Throws `ERR__INVALID_ARG` naming the key for bad config. */
-  constructor(config: Record<string, string | number | boolean>)
+  constructor(config: Record<string, string | number | boolean>, onEvent: (event: ConsumerEvent) => void)
+  /** Turns rebalance events on (when the app registered hooks). */
+  setRebalanceHooks(enabled: boolean): void
+  /** Acknowledges rebalance event `seq`: the app's hook has finished. */
+  rebalanceDone(seq: number): void
   /** Subscribes (group-managed). A topic starting with `^` is a regex. */
   subscribe(topics: Array<string>): void
   /** Manual assignment. */
@@ -54,6 +58,14 @@ export declare class NativeConsumer {
   assignment(): Array<TopicPartition>
   /** Low/high watermarks of a partition. */
   queryWatermarkOffsets(topic: string, partition: number, timeoutMs: number): Promise<Watermarks>
+  /** Moves fetch positions (`offset` null = beginning). */
+  seek(partitions: Array<TopicPartition>, timeoutMs: number): Promise<void>
+  /** Pauses fetching from these partitions. */
+  pause(partitions: Array<TopicPartition>): void
+  /** Resumes paused partitions. */
+  resume(partitions: Array<TopicPartition>): void
+  /** Fetch positions of the assigned partitions. */
+  position(): Array<TopicPartition>
   /** Leaves the group and releases the member. Idempotent. */
   close(): Promise<void>
 }
@@ -85,12 +97,29 @@ export declare class NativeProducer {
   commitTransaction(timeoutMs: number): Promise<void>
   /** Transactions: `abortTransaction`. */
   abortTransaction(timeoutMs: number): Promise<void>
+  /** Transactions: commits `offsets` (next offsets to read) for `consumer`'s group in this transaction. */
+  sendOffsetsToTransaction(offsets: Array<TopicPartition>, consumer: NativeConsumer, timeoutMs: number): Promise<void>
   /** Flushes, then stops delivery once every report was handed to JS. */
   close(timeoutMs: number): Promise<void>
 }
 
 /** librdkafka's `builtin.features`, e.g. `["gzip", "ssl", "sasl_gssapi", ...]`. */
 export declare function builtinFeatures(): Array<string>
+
+/**
+ * A group event for krafka.js: a rebalance (`seq` > 0, answer with
+ * `rebalanceDone(seq)`) or a client error (`seq` = 0, no answer).
+ */
+export interface ConsumerEvent {
+  /** Sequence number to acknowledge; 0 for errors. */
+  seq: number
+  /** "assigned", "revoked", "lost" or "error". */
+  kind: string
+  /** Partitions concerned (rebalances only). */
+  partitions: Array<TopicPartition>
+  /** Encoded error (errors only). */
+  error?: string
+}
 
 /** Delivery reports that arrived together; arrays are parallel. */
 export interface DeliveryBatch {

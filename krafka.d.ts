@@ -73,10 +73,13 @@ export interface Message {
 
 /** An error from Kafka or krafka; match on `code` (librdkafka's names, e.g. `ERR__QUEUE_FULL`). */
 export declare class KafkaError extends Error {
-  constructor(message: string, code: string, flags?: { retriable?: boolean; fatal?: boolean; txnRequiresAbort?: boolean })
+  constructor(message: string, code: string, flags?: { retriable?: boolean; fatal?: boolean; abortable?: boolean })
   readonly code: string
   readonly retriable: boolean
   readonly fatal: boolean
+  /** Transactions: abort the current transaction before going on. */
+  readonly abortable: boolean
+  /** Alias of `abortable` (librdkafka's name). */
   readonly txnRequiresAbort: boolean
 }
 
@@ -105,6 +108,13 @@ export declare class Producer {
   beginTransaction(): void
   commitTransaction(timeoutMs?: number): Promise<void>
   abortTransaction(timeoutMs?: number): Promise<void>
+  /** Adds a consumer's positions (next offsets to read) to the transaction. */
+  sendOffsetsToTransaction(offsets: TopicPartition[], groupMetadata: GroupMetadata, timeoutMs?: number): Promise<void>
+}
+
+/** Opaque consumer group metadata, from `consumer.groupMetadata()`. */
+export interface GroupMetadata {
+  readonly __krafkaGroupMetadata?: never
 }
 
 export interface IterateOptions {
@@ -133,6 +143,14 @@ export declare class Consumer implements AsyncIterable<Message> {
   /** Single messages; `break`, `return`, a throw or `signal` closes the consumer. */
   messages(options?: IterateOptions): AsyncGenerator<Message, void, undefined>
   [Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined>
+  /** For `producer.sendOffsetsToTransaction()`. */
+  groupMetadata(): GroupMetadata
+  /** Moves fetch positions (offset omitted = beginning). */
+  seek(partitions: TopicPartition[], timeoutMs?: number): Promise<void>
+  pause(partitions: TopicPartition[]): void
+  resume(partitions: TopicPartition[]): void
+  /** Next offset to be handed out, per assigned partition. */
+  position(): TopicPartition[]
   /** Commits processed offsets, one message (`offset + 1`), or explicit next-offsets. */
   commit(what?: Message | TopicPartition[]): Promise<void>
   committed(partitions: TopicPartition[], timeoutMs?: number): Promise<TopicPartition[]>

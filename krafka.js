@@ -9,6 +9,7 @@
 //    stores an offset only after the loop body finished (at-least-once).
 // All defaults, validation and Kafka logic live in the Rust core.
 
+const { EventEmitter } = require('node:events')
 const native = require('./index.js')
 
 /** An error from Kafka or krafka. `code` mirrors librdkafka's names (`ERR__QUEUE_FULL`). */
@@ -19,7 +20,12 @@ class KafkaError extends Error {
     this.code = code
     this.retriable = Boolean(flags.retriable)
     this.fatal = Boolean(flags.fatal)
-    this.txnRequiresAbort = Boolean(flags.txnRequiresAbort)
+    /** Transactions: the transaction must be aborted (`abortTransaction()`) before going on. */
+    this.abortable = Boolean(flags.abortable ?? flags.txnRequiresAbort)
+  }
+  /** Alias of `abortable`, librdkafka's name. */
+  get txnRequiresAbort() {
+    return this.abortable
   }
 }
 
@@ -32,7 +38,7 @@ function decodeError(s) {
   return new KafkaError(s.slice(m[0].length), m[1], {
     retriable: m[2] === '1',
     fatal: m[3] === '1',
-    txnRequiresAbort: m[4] === '1',
+    abortable: m[4] === '1',
   })
 }
 
@@ -132,8 +138,21 @@ function toNativeRecord(record) {
 }
 
 const DEFAULT_TIMEOUT_MS = 30000
+const NATIVE = Symbol('krafka.native')
 
-class Producer {
+/**
+ * Client-level errors (broker unreachable, authentication failed, ...) are
+ * emitted as 'error' events when someone listens; librdkafka keeps retrying
+ * in the background either way, so an unheard error is not thrown.
+ */
+function emitClientError(emitter, encoded) {
+  if (emitter.listenerCount('error') === 0) return
+  emitter.emit('error', decodeError(encoded) || new KafkaError(encoded, 'ERR__FAIL'))
+}
+
+const CLIENT_ERROR = 0xffffffff
+
+class Producer extends EventEmitter {
   #native
   #pending = new Map() // id -> { topic, resolve, reject }
   #waiting = [] // records that met a full queue, in order: [nativeRecord, id]
@@ -143,6 +162,7 @@ class Producer {
 
   /** Creates a producer from Kafka config keys. Throws KafkaError(ERR__INVALID_ARG) naming a bad key. */
   constructor(config) {
+    super()
     checkConfig(config)
     this.#native = call(() => new native.NativeProducer(config, (batch) => this.#onDelivery(batch)))
   }
@@ -256,6 +276,15 @@ class Producer {
   async abortTransaction(timeoutMs = DEFAULT_TIMEOUT_MS) {
     await callAsync(this.#native.abortTransaction(timeoutMs))
   }
+  /**
+   * Adds a consumer's processed positions (next offsets to read) to the
+   * current transaction; `groupMetadata` comes from `consumer.groupMetadata()`.
+   */
+  async sendOffsetsToTransaction(offsets, groupMetadata, timeoutMs = DEFAULT_TIMEOUT_MS) {
+    const nc = groupMetadata && groupMetadata[NATIVE]
+    if (!nc) throw new TypeError('sendOffsetsToTransaction needs consumer.groupMetadata()')
+    await callAsync(this.#native.sendOffsetsToTransaction(offsets, nc, timeoutMs))
+  }
 
   #checkOpen() {
     if (this.#closed) throw new KafkaError('the producer is closed', 'ERR__DESTROY')
@@ -315,6 +344,10 @@ class Producer {
 
   #onDelivery(batch) {
     const { ids, partitions, offsets, timestamps, failures } = batch
+    if (ids.length === 0 && failures.length === 1 && failures[0].index === CLIENT_ERROR) {
+      emitClientError(this, failures[0].error)
+      return
+    }
     let f = 0
     for (let i = 0; i < ids.length; i++) {
       const p = this.#pending.get(ids[i])
@@ -353,23 +386,36 @@ function toRegexTopic(t) {
   return t
 }
 
-class Consumer {
+class Consumer extends EventEmitter {
   #native
   #closed = false
   #closing = null
   #processed = new Map() // "topic\0partition" -> { topic, partition, offset(next) }
+  #hooks = {}
 
-  /** Creates a group consumer from Kafka config keys (`group.id` required). */
+  /** Creates a consumer from Kafka config keys (`group.id` needed for subscribe()). */
   constructor(config) {
+    super()
     checkConfig(config)
-    this.#native = call(() => new native.NativeConsumer(config))
+    this.#native = call(() => new native.NativeConsumer(config, (ev) => this.#onEvent(ev)))
   }
 
-  /** Joins the group for these topics. A RegExp subscribes by pattern. */
-  subscribe(topics) {
+  /**
+   * Joins the group for these topics (a RegExp subscribes by pattern).
+   * Optional hooks, as confluent-kafka-python's on_assign/on_revoke/on_lost:
+   * each gets the partitions and may return a Promise; the rebalance waits
+   * for it, so `onRevoke` can `await consumer.commit()` first.
+   */
+  subscribe(topics, hooks = {}) {
+    this.#checkOpen()
     const list = topics instanceof RegExp ? [topics] : topics
     if (!Array.isArray(list)) throw new TypeError('subscribe takes an array of topic names or a RegExp')
+    for (const name of ['onAssign', 'onRevoke', 'onLost']) {
+      if (hooks[name] !== undefined && typeof hooks[name] !== 'function') throw new TypeError(`hooks.${name} must be a function`)
+    }
     call(() => this.#native.subscribe(list.map(toRegexTopic)))
+    this.#hooks = { ...hooks }
+    this.#native.setRebalanceHooks(Boolean(hooks.onAssign || hooks.onRevoke || hooks.onLost))
   }
 
   /** Manual assignment: [{ topic, partition, offset? }]. */
@@ -447,6 +493,33 @@ class Consumer {
     return callAsync(this.#native.commit(list))
   }
 
+  /** Opaque group metadata for `producer.sendOffsetsToTransaction()`. */
+  groupMetadata() {
+    this.#checkOpen()
+    return Object.freeze({ [NATIVE]: this.#native })
+  }
+
+  /** Moves fetch positions: [{ topic, partition, offset }] (offset omitted = beginning). */
+  async seek(partitions, timeoutMs = 10000) {
+    this.#checkOpen()
+    return callAsync(this.#native.seek(partitions, timeoutMs))
+  }
+
+  /** Stops fetching from these partitions until resume(). */
+  pause(partitions) {
+    call(() => this.#native.pause(partitions))
+  }
+
+  /** Resumes fetching from paused partitions. */
+  resume(partitions) {
+    call(() => this.#native.resume(partitions))
+  }
+
+  /** Fetch positions (next offset to hand out) of the assigned partitions. */
+  position() {
+    return call(() => this.#native.position())
+  }
+
   /** The group's committed offsets for these partitions. */
   async committed(partitions, timeoutMs = 10000) {
     return callAsync(this.#native.committed(partitions, timeoutMs))
@@ -470,6 +543,35 @@ class Consumer {
       await callAsync(this.#native.close())
     })()
     return this.#closing
+  }
+
+  #checkOpen() {
+    if (this.#closed) throw new KafkaError('the consumer is closed', 'ERR__DESTROY')
+  }
+
+  #onEvent(ev) {
+    if (ev.kind === 'error') {
+      emitClientError(this, ev.error)
+      return
+    }
+    const parts = ev.partitions
+    if (ev.kind === 'lost') {
+      // Another member may own these already: their offsets must not be committed.
+      for (const p of parts) this.#processed.delete(p.topic + '\0' + p.partition)
+    } else if (ev.kind === 'revoked') {
+      try {
+        this.#storeProcessed()
+      } catch {
+        // nothing stored is not fatal for a revocation
+      }
+    }
+    const hook = { assigned: this.#hooks.onAssign, revoked: this.#hooks.onRevoke, lost: this.#hooks.onLost }[ev.kind]
+    Promise.resolve()
+      .then(() => hook && hook(parts))
+      .catch((e) => queueMicrotask(() => {
+        throw e
+      }))
+      .finally(() => this.#native.rebalanceDone(ev.seq))
   }
 
   async #poll(max, waitMs) {

@@ -49,8 +49,10 @@ test('a non-object config is a TypeError', () => {
   assert.throws(() => new Producer(null), TypeError)
 })
 
-test('a Consumer without group.id is rejected naming group.id', () => {
-  assert.throws(() => new Consumer(plaintext()), (e) => e instanceof KafkaError && /group\.id/.test(e.message))
+test('subscribe() without group.id throws a KafkaError naming group.id', async () => {
+  const c = new Consumer(plaintext())
+  assert.throws(() => c.subscribe(['t']), (e) => e instanceof KafkaError && e.code === 'ERR__INVALID_ARG' && /group\.id/.test(e.message))
+  await c.close()
 })
 
 test('secret values never appear in errors', () => {

@@ -18,6 +18,7 @@ host=$(rustc -vV | sed -n 's/^host: //p')
 cargo test --release --target "$host" -p krafka-core
 
 step "type-check the examples (tsc --strict)"
+node scripts/extract-readme-examples.js
 npx tsc -p examples/tsconfig.json
 
 step "bring up Kafka + KDC (npm run env:up)"

@@ -103,13 +103,6 @@ impl Config {
         for (k, v) in defaults(kind) {
             cc.set(*k, *v);
         }
-        if kind == ClientKind::Consumer && self.get("group.id").is_none() {
-            return Err(KafkaError::Config {
-                key: "group.id".into(),
-                reason: "a Consumer needs a \"group.id\" (use any name; offsets are committed under it)"
-                    .into(),
-            });
-        }
         for (k, v) in &self.entries {
             if k.trim().is_empty() {
                 return Err(KafkaError::Config { key: k.clone(), reason: "empty key".into() });
@@ -158,9 +151,4 @@ mod tests {
         assert_eq!(cc.get("partitioner"), Some("murmur2_random"));
     }
 
-    #[test]
-    fn consumer_needs_group_id() {
-        let err = Config::default().build(ClientKind::Consumer).unwrap_err();
-        assert!(err.to_string().contains("group.id"));
-    }
 }

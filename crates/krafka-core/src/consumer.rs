@@ -9,21 +9,75 @@
 //! call [`Consumer::store_offsets`] only for messages the app has finished
 //! processing; auto-commit then commits only those.
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, DefaultConsumerContext};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance};
 use rdkafka::message::Message as _;
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use crate::config::{ClientKind, Config};
 use crate::error::{KafkaError, Result};
 use crate::producer::owned_headers;
 use crate::record::{Message, TopicPartitionOffset};
 
+/// What a rebalance did to this member's assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RebalanceEvent {
+    /// Partitions were added to this member.
+    Assigned,
+    /// Partitions are being taken away in an orderly way: commit now.
+    Revoked,
+    /// Partitions were lost (session timed out): another member may own them
+    /// already, so committing is pointless.
+    Lost,
+}
+
+/// Receives group events. Called on the consumer's polling thread; a
+/// revocation waits for `on_rebalance` to return, so the app can commit first.
+pub trait ConsumerListener: Send + Sync + 'static {
+    /// Assignment changed. Blocks the rebalance until it returns.
+    fn on_rebalance(&self, event: RebalanceEvent, partitions: Vec<TopicPartitionOffset>);
+    /// A client-level error (broker down, authentication failed, ...).
+    fn on_error(&self, error: KafkaError);
+}
+
+/// Forwards librdkafka's rebalance and error callbacks to the listener.
+pub struct Context {
+    listener: Option<Arc<dyn ConsumerListener>>,
+}
+
+impl ClientContext for Context {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        if let Some(l) = &self.listener {
+            let mut e = KafkaError::from_rdkafka(error, "consumer");
+            if let KafkaError::Kafka { message, .. } = &mut e {
+                *message = reason.to_string();
+            }
+            l.on_error(e);
+        }
+    }
+}
+
+impl ConsumerContext for Context {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let (Some(l), Rebalance::Revoke(tpl)) = (&self.listener, rebalance) {
+            let event = if consumer.assignment_lost() { RebalanceEvent::Lost } else { RebalanceEvent::Revoked };
+            l.on_rebalance(event, from_tpl(tpl));
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let (Some(l), Rebalance::Assign(tpl)) = (&self.listener, rebalance) {
+            l.on_rebalance(RebalanceEvent::Assigned, from_tpl(tpl));
+        }
+    }
+}
+
 /// A consumer group member. All methods take `&self`; blocking ones say so.
 pub struct Consumer {
-    inner: BaseConsumer<DefaultConsumerContext>,
+    inner: BaseConsumer<Context>,
+    has_group: bool,
     closed: AtomicBool,
     /// An error seen after a batch had already started; returned on the next call.
     deferred: Mutex<Option<KafkaError>>,
@@ -31,10 +85,13 @@ pub struct Consumer {
 
 impl Consumer {
     /// Creates a consumer; config errors name the key at fault.
-    pub fn new(config: &Config) -> Result<Self> {
+    pub fn new(config: &Config, listener: Option<Arc<dyn ConsumerListener>>) -> Result<Self> {
         let cc = config.build(ClientKind::Consumer)?;
-        let inner: BaseConsumer = cc.create().map_err(|e| KafkaError::from_rdkafka(e, "creating consumer"))?;
-        Ok(Consumer { inner, closed: AtomicBool::new(false), deferred: Mutex::new(None) })
+        let inner: BaseConsumer<Context> = cc
+            .create_with_context(Context { listener })
+            .map_err(|e| KafkaError::from_rdkafka(e, "creating consumer"))?;
+        let has_group = config.get("group.id").is_some_and(|g| !g.is_empty());
+        Ok(Consumer { inner, has_group, closed: AtomicBool::new(false), deferred: Mutex::new(None) })
     }
 
     fn check_open(&self, what: &str) -> Result<()> {
@@ -48,8 +105,17 @@ impl Consumer {
     /// Joins the group for these topics (a name starting with `^` is a regex).
     pub fn subscribe(&self, topics: &[String]) -> Result<()> {
         self.check_open("subscribe")?;
+        if !self.has_group {
+            return Err(KafkaError::Config {
+                key: "group.id".into(),
+                reason: "subscribe() needs a \"group.id\" in the consumer config (any name; offsets are committed under it); use assign() to consume without a group".into(),
+            });
+        }
         if topics.is_empty() {
             return Err(KafkaError::InvalidArgument { field: "topics".into(), reason: "must name at least one topic".into() });
+        }
+        for t in topics {
+            validate_topic(t)?;
         }
         let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
         self.inner.subscribe(&refs).map_err(|e| KafkaError::from_rdkafka(e, format!("subscribe to {topics:?}")))
@@ -145,6 +211,47 @@ impl Consumer {
         Ok(from_tpl(&tpl))
     }
 
+    /// The group metadata a transactional producer needs to commit this
+    /// consumer's offsets (`sendOffsetsToTransaction`).
+    pub fn group_metadata(&self) -> Result<rdkafka::consumer::ConsumerGroupMetadata> {
+        self.check_open("groupMetadata")?;
+        self.inner
+            .group_metadata()
+            .ok_or_else(|| KafkaError::from_code(rdkafka::types::RDKafkaErrorCode::InvalidArgument, "groupMetadata: no group"))
+    }
+
+    /// Moves the fetch position of assigned partitions. Blocking up to `timeout`.
+    pub fn seek(&self, partitions: &[TopicPartitionOffset], timeout: Duration) -> Result<()> {
+        self.check_open("seek")?;
+        let tpl = to_tpl(partitions, Offset::Beginning)?;
+        let res = self.inner.seek_partitions(tpl, timeout).map_err(|e| KafkaError::from_rdkafka(e, "seek"))?;
+        for e in res.elements() {
+            if let Err(err) = e.error() {
+                return Err(KafkaError::from_rdkafka(err, format!("seek {}[{}]", e.topic(), e.partition())));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops fetching from these partitions until [`Consumer::resume`].
+    pub fn pause(&self, partitions: &[TopicPartitionOffset]) -> Result<()> {
+        self.check_open("pause")?;
+        self.inner.pause(&to_tpl(partitions, Offset::Invalid)?).map_err(|e| KafkaError::from_rdkafka(e, "pause"))
+    }
+
+    /// Resumes fetching from paused partitions.
+    pub fn resume(&self, partitions: &[TopicPartitionOffset]) -> Result<()> {
+        self.check_open("resume")?;
+        self.inner.resume(&to_tpl(partitions, Offset::Invalid)?).map_err(|e| KafkaError::from_rdkafka(e, "resume"))
+    }
+
+    /// Fetch positions (next offset to be handed out) of the assigned partitions.
+    pub fn position(&self) -> Result<Vec<TopicPartitionOffset>> {
+        self.check_open("position")?;
+        let tpl = self.inner.position().map_err(|e| KafkaError::from_rdkafka(e, "position"))?;
+        Ok(from_tpl(&tpl))
+    }
+
     /// Low and high watermarks of a partition. Blocking.
     pub fn watermarks(&self, topic: &str, partition: i32, timeout: Duration) -> Result<(i64, i64)> {
         self.check_open("queryWatermarkOffsets")?;
@@ -156,7 +263,7 @@ impl Consumer {
     /// Leaves the group cleanly (commits stored offsets when auto-commit is on,
     /// runs the revocation) and releases the member. Blocking; idempotent.
     pub fn close(&self) -> Result<()> {
-        if self.closed.swap(true, Ordering::AcqRel) {
+        if self.closed.swap(true, Ordering::AcqRel) || !self.has_group {
             return Ok(());
         }
         self.inner.close_queue().map_err(|e| KafkaError::from_rdkafka(e, "close"))?;
@@ -168,7 +275,28 @@ impl Consumer {
     }
 }
 
-fn to_tpl(parts: &[TopicPartitionOffset], default: Offset) -> Result<TopicPartitionList> {
+/// Kafka's legal topic names: 1-249 of `[a-zA-Z0-9._-]`; a name starting with
+/// `^` is a regex, which librdkafka checks itself.
+fn validate_topic(t: &str) -> Result<()> {
+    if t.starts_with('^') {
+        return Ok(());
+    }
+    let legal = !t.is_empty()
+        && t.len() <= 249
+        && t != "."
+        && t != ".."
+        && t.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if legal {
+        Ok(())
+    } else {
+        Err(KafkaError::InvalidArgument {
+            field: "topics".into(),
+            reason: format!("\"{t}\" is not a legal topic name (1-249 characters of a-z, A-Z, 0-9, '.', '_', '-')"),
+        })
+    }
+}
+
+pub(crate) fn to_tpl(parts: &[TopicPartitionOffset], default: Offset) -> Result<TopicPartitionList> {
     let mut tpl = TopicPartitionList::with_capacity(parts.len());
     for p in parts {
         if p.partition < 0 {

@@ -18,7 +18,7 @@ pub mod version;
 
 pub use admin::{Admin, NewTopic};
 pub use config::{ClientKind, Config};
-pub use consumer::Consumer;
+pub use consumer::{Consumer, ConsumerListener, RebalanceEvent};
 pub use error::{KafkaError, Result};
 pub use mock::EmbeddedCluster;
 pub use producer::{DeliveryReport, DeliverySink, Producer};

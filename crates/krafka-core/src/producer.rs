@@ -11,13 +11,15 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rdkafka::message::{Header as RdHeader, Headers, Message as _, OwnedHeaders};
+use rdkafka::message::{Header as RdHeader, Headers, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _, ProducerContext};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 
 use crate::config::{ClientKind, Config};
 use crate::error::{KafkaError, Result};
-use crate::record::ProduceRecord;
+use crate::consumer::Consumer;
+use crate::record::{ProduceRecord, TopicPartitionOffset};
 
 /// The outcome of one produced record, tagged with the caller's id.
 #[derive(Debug, Clone)]
@@ -40,43 +42,94 @@ pub struct DeliveryReport {
 pub trait DeliverySink: Send + Sync + 'static {
     /// Called with every report that arrived since the last call; never empty.
     fn deliver(&self, reports: Vec<DeliveryReport>);
+    /// A client-level error (broker down, authentication failed, ...). Default: ignored.
+    fn error(&self, _error: KafkaError) {}
 }
 
-/// Collects reports during one `poll` so they leave as one batch.
-struct Context {
-    pending: Mutex<Vec<DeliveryReport>>,
-}
+/// librdkafka context. Delivery reports never reach `delivery()` in normal
+/// operation: krafka's own event thread takes them off the queue (see
+/// [`serve_events`]); only rdkafka's drop-time purge lands here.
+struct Context;
 
 impl ClientContext for Context {}
 
 impl ProducerContext for Context {
-    type DeliveryOpaque = Box<u64>;
+    type DeliveryOpaque = usize;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, id: Self::DeliveryOpaque) {
-        let report = match result {
-            Ok(m) => DeliveryReport {
-                id: *id,
-                topic: m.topic().to_string(),
-                partition: m.partition(),
-                offset: m.offset(),
-                timestamp: m.timestamp().to_millis(),
-                error: None,
-            },
-            Err((e, m)) => DeliveryReport {
-                id: *id,
-                topic: m.topic().to_string(),
-                partition: m.partition(),
-                offset: -1,
-                timestamp: m.timestamp().to_millis(),
-                error: Some(KafkaError::from_rdkafka(
-                    e.clone(),
-                    format!("delivery to topic \"{}\" failed", m.topic()),
-                )),
-            },
-        };
-        if let Ok(mut p) = self.pending.lock() {
-            p.push(report);
+    fn delivery(&self, _result: &DeliveryResult<'_>, _id: Self::DeliveryOpaque) {}
+}
+
+/// The delivery thread: waits on librdkafka's main queue and returns as soon
+/// as events arrive (rdkafka's `poll` would sleep out its whole timeout),
+/// turns every delivery report that is ready into one batch, and hands it to
+/// the sink. Runs until stopped *and* nothing is left in flight.
+fn serve_events(producer: &BaseProducer<Context>, sink: &dyn DeliverySink, stop: &AtomicBool) {
+    use rdkafka::bindings as rd;
+    let rk = producer.client().native_ptr();
+    // SAFETY: rk is valid while `producer` lives; the queue reference is released below.
+    let queue = unsafe { rd::rd_kafka_queue_get_main(rk) };
+    let mut batch = Vec::new();
+    while !stop.load(Ordering::Acquire) || producer.in_flight_count() > 0 {
+        let mut timeout_ms = 100;
+        loop {
+            // SAFETY: queue is a valid queue handle; a returned event is destroyed below.
+            let ev = unsafe { rd::rd_kafka_queue_poll(queue, timeout_ms) };
+            if ev.is_null() {
+                break;
+            }
+            timeout_ms = 0; // drain what is ready, then deliver it as one batch
+            // SAFETY: ev is a live event until rd_kafka_event_destroy.
+            unsafe {
+                match rd::rd_kafka_event_type(ev) {
+                    rd::RD_KAFKA_EVENT_DR => read_reports(ev, &mut batch),
+                    rd::RD_KAFKA_EVENT_ERROR => {
+                        let code = RDKafkaErrorCode::from(rd::rd_kafka_event_error(ev));
+                        let reason = std::ffi::CStr::from_ptr(rd::rd_kafka_event_error_string(ev)).to_string_lossy();
+                        let mut e = KafkaError::from_code(code, "producer");
+                        if let KafkaError::Kafka { message, fatal, .. } = &mut e {
+                            *message = reason.trim().to_string();
+                            *fatal = rd::rd_kafka_event_error_is_fatal(ev) != 0;
+                        }
+                        sink.error(e);
+                    }
+                    _ => {}
+                }
+                rd::rd_kafka_event_destroy(ev);
+            }
         }
+        if !batch.is_empty() {
+            sink.deliver(std::mem::take(&mut batch));
+        }
+    }
+    // SAFETY: releases the reference taken above.
+    unsafe { rd::rd_kafka_queue_destroy(queue) };
+}
+
+/// Reads the delivery reports of one DR event.
+///
+/// # Safety
+/// `ev` must be a live `RD_KAFKA_EVENT_DR` event.
+unsafe fn read_reports(ev: *mut rdkafka::bindings::rd_kafka_event_t, out: &mut Vec<DeliveryReport>) {
+    use rdkafka::bindings as rd;
+    let n = rd::rd_kafka_event_message_count(ev);
+    let mut msgs: Vec<*const rd::rd_kafka_message_t> = vec![std::ptr::null(); n];
+    let got = rd::rd_kafka_event_message_array(ev, msgs.as_mut_ptr(), n);
+    for &m in &msgs[..got] {
+        let msg = &*m;
+        let topic = std::ffi::CStr::from_ptr(rd::rd_kafka_topic_name(msg.rkt)).to_string_lossy().into_owned();
+        let mut ts_type = rd::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+        let ts = rd::rd_kafka_message_timestamp(m, &mut ts_type);
+        let ok = msg.err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
+        out.push(DeliveryReport {
+            id: msg._private as usize as u64,
+            partition: msg.partition,
+            offset: if ok { msg.offset } else { -1 },
+            timestamp: (ts >= 0).then_some(ts),
+            error: (!ok).then(|| {
+                KafkaError::from_code(RDKafkaErrorCode::from(msg.err), format!("delivery to topic \"{topic}\" failed"))
+            }),
+            topic,
+        });
     }
 }
 
@@ -92,26 +145,15 @@ impl Producer {
     /// Creates a producer; config errors name the key at fault.
     pub fn new(config: &Config, sink: Arc<dyn DeliverySink>) -> Result<Self> {
         let cc = config.build(ClientKind::Producer)?;
-        let ctx = Context { pending: Mutex::new(Vec::new()) };
         let inner: Arc<BaseProducer<Context>> = Arc::new(
-            cc.create_with_context(ctx).map_err(|e| KafkaError::from_rdkafka(e, "creating producer"))?,
+            cc.create_with_context(Context).map_err(|e| KafkaError::from_rdkafka(e, "creating producer"))?,
         );
         let stop = Arc::new(AtomicBool::new(false));
         let poller = {
             let (inner, stop) = (inner.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("krafka-delivery".into())
-                .spawn(move || {
-                    // Exit only once stopped *and* nothing is left in flight, so no report is lost.
-                    while !stop.load(Ordering::Acquire) || inner.in_flight_count() > 0 {
-                        inner.poll(Duration::from_millis(100));
-                        let batch = match inner.context().pending.lock() {
-                            Ok(mut p) if !p.is_empty() => std::mem::take(&mut *p),
-                            _ => continue,
-                        };
-                        sink.deliver(batch);
-                    }
-                })
+                .spawn(move || serve_events(&inner, &*sink, &stop))
                 .map_err(|e| KafkaError::Closed(format!("cannot start delivery thread: {e}")))?
         };
         Ok(Producer { inner, stop, poller: Mutex::new(Some(poller)), closed: AtomicBool::new(false) })
@@ -126,8 +168,7 @@ impl Producer {
         if record.topic.is_empty() {
             return Err(KafkaError::InvalidArgument { field: "topic".into(), reason: "must be a non-empty string".into() });
         }
-        let mut rec: BaseRecord<'_, [u8], [u8], Box<u64>> =
-            BaseRecord::with_opaque_to(&record.topic, Box::new(id));
+        let mut rec: BaseRecord<'_, [u8], [u8], usize> = BaseRecord::with_opaque_to(&record.topic, id as usize);
         if let Some(v) = &record.value {
             rec = rec.payload(v.as_slice());
         }
@@ -160,7 +201,16 @@ impl Producer {
     /// Blocks until every in-flight record is delivered or `timeout` passes.
     /// Call from a worker thread, never from an event loop.
     pub fn flush(&self, timeout: Duration) -> Result<()> {
-        self.inner.flush(timeout).map_err(|e| KafkaError::from_rdkafka(e, "flush"))
+        let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+        // With delivery reports as events, rd_kafka_flush only waits for the
+        // count to reach zero while the delivery thread serves the queue
+        // (rdkafka's `flush` would poll the queue from this thread too).
+        // SAFETY: the client pointer is valid while `self.inner` lives.
+        let err = unsafe { rdkafka::bindings::rd_kafka_flush(self.inner.client().native_ptr(), ms) };
+        match RDKafkaErrorCode::from(err) {
+            RDKafkaErrorCode::NoError => Ok(()),
+            code => Err(KafkaError::from_code(code, format!("flush: {} records still in flight", self.in_flight()))),
+        }
     }
 
     /// Transactions: registers the transactional id with the coordinator.
@@ -181,6 +231,21 @@ impl Producer {
     /// Transactions: aborts the current transaction.
     pub fn abort_transaction(&self, timeout: Duration) -> Result<()> {
         self.inner.abort_transaction(timeout).map_err(|e| KafkaError::from_rdkafka(e, "abortTransaction"))
+    }
+
+    /// Transactions: adds the consumer's processed offsets (next offsets to
+    /// read) to the current transaction, fenced by the consumer's group metadata.
+    pub fn send_offsets_to_transaction(
+        &self,
+        offsets: &[TopicPartitionOffset],
+        consumer: &Consumer,
+        timeout: Duration,
+    ) -> Result<()> {
+        let tpl = crate::consumer::to_tpl(offsets, rdkafka::Offset::Invalid)?;
+        let cgm = consumer.group_metadata()?;
+        self.inner
+            .send_offsets_to_transaction(&tpl, &cgm, timeout)
+            .map_err(|e| KafkaError::from_rdkafka(e, "sendOffsetsToTransaction"))
     }
 
     /// Flushes what is in flight (up to `timeout`), then stops the delivery

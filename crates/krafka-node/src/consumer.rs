@@ -6,15 +6,96 @@
 //! Keys and values become Buffers copied into V8's heap
 //! (`napi_create_buffer_copy`), measured faster than external Buffers
 //! because of GC cost (see shared/DESIGN.md).
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use krafka_core::{Consumer, Message, TopicPartitionOffset};
+use krafka_core::{Consumer, ConsumerListener, KafkaError, Message, RebalanceEvent, TopicPartitionOffset};
 use napi::bindgen_prelude::*;
 use napi::sys;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
-use crate::error::{join_error, IntoNapi};
+use crate::error::{encode, join_error, IntoNapi};
+
+/// A group event for krafka.js: a rebalance (`seq` > 0, answer with
+/// `rebalanceDone(seq)`) or a client error (`seq` = 0, no answer).
+#[napi(object)]
+pub struct ConsumerEvent {
+    /// Sequence number to acknowledge; 0 for errors.
+    pub seq: f64,
+    /// "assigned", "revoked", "lost" or "error".
+    pub kind: String,
+    /// Partitions concerned (rebalances only).
+    pub partitions: Vec<TopicPartition>,
+    /// Encoded error (errors only).
+    pub error: Option<String>,
+}
+
+type EventFn = ThreadsafeFunction<ConsumerEvent, (), ConsumerEvent, Status, false, true>;
+
+/// How long a revocation waits for the app's hook at most, so a hook that
+/// never settles cannot wedge the group forever.
+const HOOK_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Bridges core group events to JS and waits for rebalance hooks to finish.
+struct JsListener {
+    tsfn: EventFn,
+    hooks: AtomicBool,
+    next: AtomicU64,
+    done: Mutex<HashSet<u64>>,
+    cv: Condvar,
+}
+
+impl JsListener {
+    fn finish(&self, seq: u64) {
+        if let Ok(mut d) = self.done.lock() {
+            d.insert(seq);
+            self.cv.notify_all();
+        }
+    }
+}
+
+impl ConsumerListener for JsListener {
+    fn on_rebalance(&self, event: RebalanceEvent, partitions: Vec<TopicPartitionOffset>) {
+        if !self.hooks.load(Ordering::Acquire) {
+            return;
+        }
+        let seq = self.next.fetch_add(1, Ordering::AcqRel) + 1;
+        let kind = match event {
+            RebalanceEvent::Assigned => "assigned",
+            RebalanceEvent::Revoked => "revoked",
+            RebalanceEvent::Lost => "lost",
+        };
+        let ev = ConsumerEvent {
+            seq: seq as f64,
+            kind: kind.into(),
+            partitions: partitions.into_iter().map(Into::into).collect(),
+            error: None,
+        };
+        if self.tsfn.call(ev, ThreadsafeFunctionCallMode::Blocking) != Status::Ok {
+            return; // Node is shutting down: nobody will answer.
+        }
+        let Ok(mut done) = self.done.lock() else { return };
+        let deadline = std::time::Instant::now() + HOOK_TIMEOUT;
+        while !done.remove(&seq) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            done = match self.cv.wait_timeout(done, left) {
+                Ok((d, _)) => d,
+                Err(_) => return,
+            };
+        }
+    }
+
+    fn on_error(&self, error: KafkaError) {
+        let ev = ConsumerEvent { seq: 0.0, kind: "error".into(), partitions: Vec::new(), error: Some(encode(&error)) };
+        self.tsfn.call(ev, ThreadsafeFunctionCallMode::NonBlocking);
+    }
+}
 
 /// A topic partition with an optional offset.
 #[napi(object)]
@@ -128,15 +209,46 @@ impl TypeName for MessageBatch {
 #[napi]
 pub struct NativeConsumer {
     inner: Arc<Consumer>,
+    listener: Arc<JsListener>,
+}
+
+impl NativeConsumer {
+    /// The shared core consumer (for transactional producers).
+    pub fn core(&self) -> Arc<Consumer> {
+        self.inner.clone()
+    }
 }
 
 #[napi]
 impl NativeConsumer {
     /// Creates a consumer. Throws `ERR__INVALID_ARG` naming the key for bad config.
-    #[napi(constructor, ts_args_type = "config: Record<string, string | number | boolean>")]
-    pub fn new(config: Object) -> Result<Self> {
+    #[napi(
+        constructor,
+        ts_args_type = "config: Record<string, string | number | boolean>, onEvent: (event: ConsumerEvent) => void"
+    )]
+    pub fn new(config: Object, on_event: EventFn) -> Result<Self> {
         let cfg = crate::config::from_js(&config)?;
-        Ok(NativeConsumer { inner: Arc::new(Consumer::new(&cfg).napi()?) })
+        let listener = Arc::new(JsListener {
+            tsfn: on_event,
+            hooks: AtomicBool::new(false),
+            next: AtomicU64::new(0),
+            done: Mutex::new(HashSet::new()),
+            cv: Condvar::new(),
+        });
+        let inner = Consumer::new(&cfg, Some(listener.clone() as Arc<dyn ConsumerListener>)).napi()?;
+        Ok(NativeConsumer { inner: Arc::new(inner), listener })
+    }
+
+    /// Turns rebalance events on (when the app registered hooks).
+    #[napi]
+    pub fn set_rebalance_hooks(&self, enabled: bool) {
+        self.listener.hooks.store(enabled, Ordering::Release);
+    }
+
+    /// Acknowledges rebalance event `seq`: the app's hook has finished.
+    #[napi]
+    pub fn rebalance_done(&self, seq: f64) {
+        self.listener.finish(seq as u64);
     }
 
     /// Subscribes (group-managed). A topic starting with `^` is a regex.
@@ -209,6 +321,37 @@ impl NativeConsumer {
         .map_err(join_error)?
         .napi()?;
         Ok(Watermarks { low, high })
+    }
+
+    /// Moves fetch positions (`offset` null = beginning).
+    #[napi]
+    pub async fn seek(&self, partitions: Vec<TopicPartition>, timeout_ms: u32) -> Result<()> {
+        let c = self.inner.clone();
+        let p: Vec<TopicPartitionOffset> = partitions.into_iter().map(Into::into).collect();
+        tokio::task::spawn_blocking(move || c.seek(&p, Duration::from_millis(timeout_ms.into())))
+            .await
+            .map_err(join_error)?
+            .napi()
+    }
+
+    /// Pauses fetching from these partitions.
+    #[napi]
+    pub fn pause(&self, partitions: Vec<TopicPartition>) -> Result<()> {
+        let p: Vec<TopicPartitionOffset> = partitions.into_iter().map(Into::into).collect();
+        self.inner.pause(&p).napi()
+    }
+
+    /// Resumes paused partitions.
+    #[napi]
+    pub fn resume(&self, partitions: Vec<TopicPartition>) -> Result<()> {
+        let p: Vec<TopicPartitionOffset> = partitions.into_iter().map(Into::into).collect();
+        self.inner.resume(&p).napi()
+    }
+
+    /// Fetch positions of the assigned partitions.
+    #[napi]
+    pub fn position(&self) -> Result<Vec<TopicPartition>> {
+        Ok(self.inner.position().napi()?.into_iter().map(Into::into).collect())
     }
 
     /// Leaves the group and releases the member. Idempotent.

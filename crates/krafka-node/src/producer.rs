@@ -94,6 +94,17 @@ impl DeliverySink for JsSink {
         // Blocking mode: a report is never dropped, even when JS is busy.
         self.0.call(batch, ThreadsafeFunctionCallMode::Blocking);
     }
+
+    fn error(&self, error: krafka_core::KafkaError) {
+        let batch = DeliveryBatch {
+            ids: Float64Array::new(Vec::new()),
+            partitions: Int32Array::new(Vec::new()),
+            offsets: Float64Array::new(Vec::new()),
+            timestamps: Float64Array::new(Vec::new()),
+            failures: vec![DeliveryFailure { index: u32::MAX, error: encode(&error) }],
+        };
+        self.0.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
+    }
 }
 
 fn bytes(v: Option<Either<Buffer, String>>) -> Option<Vec<u8>> {
@@ -207,6 +218,23 @@ impl NativeProducer {
     pub async fn abort_transaction(&self, timeout_ms: u32) -> Result<()> {
         let p = self.inner.clone();
         tokio::task::spawn_blocking(move || p.abort_transaction(Duration::from_millis(timeout_ms.into())))
+            .await
+            .map_err(join_error)?
+            .napi()
+    }
+
+    /// Transactions: commits `offsets` (next offsets to read) for `consumer`'s group in this transaction.
+    #[napi]
+    pub async fn send_offsets_to_transaction(
+        &self,
+        offsets: Vec<crate::consumer::TopicPartition>,
+        consumer: &crate::consumer::NativeConsumer,
+        timeout_ms: u32,
+    ) -> Result<()> {
+        let p = self.inner.clone();
+        let c = consumer.core();
+        let o: Vec<krafka_core::TopicPartitionOffset> = offsets.into_iter().map(Into::into).collect();
+        tokio::task::spawn_blocking(move || p.send_offsets_to_transaction(&o, &c, Duration::from_millis(timeout_ms.into())))
             .await
             .map_err(join_error)?
             .napi()

@@ -1,0 +1,264 @@
+'use strict'
+// The producer against the real broker.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { execFileSync } = require('node:child_process')
+const { readFileSync } = require('node:fs')
+const { join } = require('node:path')
+const { monitorEventLoopDelay } = require('node:perf_hooks')
+const { Producer, Consumer, KafkaError } = require('..')
+const { plaintext, createTopic, consumeN, testEnv, unique } = require('./helpers')
+
+function consumerFor(topic, extra = {}) {
+  const c = new Consumer(plaintext({ 'group.id': unique('g'), 'auto.offset.reset': 'earliest', ...extra }))
+  c.subscribe([topic])
+  return c
+}
+
+test('keys, multi-valued headers, explicit partition and timestamp, tombstones round-trip', async () => {
+  const topic = await createTopic(4)
+  const p = new Producer(plaintext())
+  const ts = Date.UTC(2024, 0, 2, 3, 4, 5)
+  const reports = await p.sendBatch([
+    { topic, key: 'a', value: 'v1', partition: 2, timestamp: ts, headers: { h: ['x', 'y'], n: null } },
+    { topic, key: Buffer.from([0, 1, 2]), value: null, partition: 3 },
+    { topic, value: new Uint8Array([9, 8]), partition: 1, headers: [['z', Buffer.from('1')]] },
+  ])
+  assert.deepEqual(reports.map((r) => r.partition), [2, 3, 1])
+  assert.equal(reports[0].timestamp, ts)
+  await p.close()
+  const c = consumerFor(topic)
+  const got = await consumeN(c, 3)
+  await c.close()
+  const byPart = Object.fromEntries(got.map((m) => [m.partition, m]))
+  assert.equal(byPart[2].key.toString(), 'a')
+  assert.equal(byPart[2].value.toString(), 'v1')
+  assert.equal(byPart[2].timestamp, ts)
+  assert.deepEqual(byPart[2].headers.map((h) => [h.key, h.value && h.value.toString()]), [['h', 'x'], ['h', 'y'], ['n', null]])
+  assert.deepEqual([...byPart[3].key], [0, 1, 2])
+  assert.equal(byPart[3].value, null, 'tombstone must come back as null')
+  assert.equal(byPart[1].key, null)
+  assert.deepEqual([...byPart[1].value], [9, 8])
+  assert.equal(byPart[2].offset, reports[0].offset)
+})
+
+for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
+  test(`compression ${codec} round-trips`, async () => {
+    const topic = await createTopic(1)
+    const p = new Producer(plaintext({ 'compression.type': codec, 'linger.ms': 5 }))
+    const values = Array.from({ length: 200 }, (_, i) => `${codec}-${i}-${'x'.repeat(i % 50)}`)
+    await p.sendBatch(values.map((value) => ({ topic, value })))
+    await p.close()
+    const c = consumerFor(topic)
+    const got = await consumeN(c, values.length)
+    await c.close()
+    assert.deepEqual(got.map((m) => m.value.toString()), values)
+  })
+}
+
+test('default partitioner matches Java: 1,000 keys on 12 partitions', async () => {
+  const topic = await createTopic(12)
+  const keys = Array.from({ length: 1000 }, (_, i) => `key-${i}-${(i * 7919).toString(36)}`)
+  const p = new Producer(plaintext())
+  const reports = await p.sendBatch(keys.map((key) => ({ topic, key, value: 'v' })))
+  await p.close()
+  const env = testEnv()
+  const cp = readFileSync(env.classpathFile, 'utf8').trim()
+  const java = env.javaHome ? join(env.javaHome, 'bin', 'java') : 'java'
+  const out = execFileSync(java, ['-cp', cp, join(__dirname, 'fixtures', 'JavaPartition.java'), '12'], {
+    input: keys.join('\n') + '\n',
+    encoding: 'utf8',
+  })
+  const javaParts = out.trim().split('\n').map(Number)
+  assert.equal(javaParts.length, keys.length)
+  const mismatches = keys.filter((_, i) => reports[i].partition !== javaParts[i])
+  assert.deepEqual(mismatches, [])
+  assert.ok(new Set(javaParts).size === 12, 'keys should spread over all partitions')
+})
+
+test('users can still pick another partitioner', async () => {
+  const topic = await createTopic(12)
+  const keys = Array.from({ length: 200 }, (_, i) => `k${i}`)
+  const murmur = new Producer(plaintext())
+  const crc = new Producer(plaintext({ partitioner: 'consistent' }))
+  const a = await murmur.sendBatch(keys.map((key) => ({ topic, key, value: 'v' })))
+  const b = await crc.sendBatch(keys.map((key) => ({ topic, key, value: 'v' })))
+  await Promise.all([murmur.close(), crc.close()])
+  assert.ok(a.some((r, i) => r.partition !== b[i].partition), 'consistent (CRC32) must differ from murmur2')
+})
+
+test('transactions: read_committed sees committed records, never aborted ones', async () => {
+  const topic = await createTopic(1)
+  const p = new Producer(plaintext({ 'transactional.id': unique('tx') }))
+  await p.initTransactions()
+  p.beginTransaction()
+  await p.sendBatch([1, 2, 3].map((i) => ({ topic, value: `committed-${i}` })))
+  await p.commitTransaction()
+  p.beginTransaction()
+  await p.sendBatch([1, 2].map((i) => ({ topic, value: `aborted-${i}` })))
+  await p.abortTransaction()
+  p.beginTransaction()
+  await p.send({ topic, value: 'committed-4' })
+  await p.commitTransaction()
+  await p.close()
+  const c = consumerFor(topic, { 'isolation.level': 'read_committed' })
+  const got = await consumeN(c, 4, 20000)
+  // Nothing else may show up (aborted records and markers are filtered).
+  got.push(...(await c.consume(10, 1000)))
+  await c.close()
+  assert.deepEqual(got.map((m) => m.value.toString()), ['committed-1', 'committed-2', 'committed-3', 'committed-4'])
+})
+
+test('transactions: sendOffsetsToTransaction commits consumer offsets atomically', async () => {
+  const input = await createTopic(1)
+  const output = await createTopic(1)
+  const seed = new Producer(plaintext())
+  await seed.sendBatch(['a', 'b', 'c'].map((value) => ({ topic: input, value })))
+  await seed.close()
+  const group = unique('eos')
+  const c = new Consumer(plaintext({ 'group.id': group, 'auto.offset.reset': 'earliest', 'enable.auto.commit': false }))
+  c.subscribe([input])
+  const msgs = await consumeN(c, 3)
+  const p = new Producer(plaintext({ 'transactional.id': unique('tx') }))
+  await p.initTransactions()
+  p.beginTransaction()
+  await p.sendBatch(msgs.map((m) => ({ topic: output, value: m.value.toString().toUpperCase() })))
+  await p.sendOffsetsToTransaction([{ topic: input, partition: 0, offset: msgs[2].offset + 1 }], c.groupMetadata())
+  await p.commitTransaction()
+  await p.close()
+  const committed = await c.committed([{ topic: input, partition: 0 }])
+  await c.close()
+  assert.equal(committed[0].offset, 3)
+})
+
+test('200,000 pipelined records arrive complete: none missing, none duplicated', async () => {
+  const topic = await createTopic(4)
+  const n = 200000
+  const p = new Producer(plaintext({ 'linger.ms': 5 }))
+  const chunk = 10000
+  const pending = []
+  for (let i = 0; i < n; i += chunk) {
+    pending.push(p.sendBatch(Array.from({ length: chunk }, (_, j) => ({ topic, value: String(i + j) }))))
+  }
+  const reports = (await Promise.all(pending)).flat()
+  await p.close()
+  assert.equal(reports.length, n)
+  const c = consumerFor(topic)
+  const seen = new Uint8Array(n)
+  let count = 0
+  const deadline = Date.now() + 120000
+  while (count < n && Date.now() < deadline) {
+    for (const m of await c.consume(5000, 1000)) {
+      seen[Number(m.value.toString())]++
+      count++
+    }
+  }
+  await c.close()
+  assert.equal(count, n)
+  assert.equal(seen.indexOf(0), -1, 'a record is missing')
+  assert.ok(seen.every((x) => x === 1), 'a record is duplicated')
+})
+
+test('awaited sends are acknowledged as they happen (no polling timer)', async () => {
+  const topic = await createTopic(1)
+  const p = new Producer(plaintext({ 'linger.ms': 0 }))
+  await p.send({ topic, value: 'warm-up' })
+  const times = []
+  for (let i = 0; i < 50; i++) {
+    const t = process.hrtime.bigint()
+    await p.send({ topic, value: `v${i}` })
+    times.push(Number(process.hrtime.bigint() - t) / 1e6)
+  }
+  await p.close()
+  times.sort((a, b) => a - b)
+  // A client that polls reports on a 500 ms timer would take ~250-500 ms here.
+  assert.ok(times[25] < 100, `median awaited send ${times[25].toFixed(1)} ms`)
+})
+
+test('a record larger than message.max.bytes rejects with ERR_MSG_SIZE_TOO_LARGE', async () => {
+  const topic = await createTopic(1)
+  const p = new Producer(plaintext({ 'message.max.bytes': 10000 }))
+  await assert.rejects(p.send({ topic, value: Buffer.alloc(20000) }), (e) => e instanceof KafkaError && e.code === 'ERR_MSG_SIZE_TOO_LARGE')
+  assert.throws(() => p.produce(topic, Buffer.alloc(20000)), (e) => e instanceof KafkaError && e.code === 'ERR_MSG_SIZE_TOO_LARGE')
+  await p.close()
+})
+
+test('a full local queue: produce throws ERR__QUEUE_FULL (retriable), send waits for room and loses nothing', async () => {
+  const topic = await createTopic(1)
+  const p = new Producer(plaintext({ 'queue.buffering.max.messages': 10, 'linger.ms': 50 }))
+  let thrown = null
+  try {
+    for (let i = 0; i < 1000; i++) p.produce(topic, `p${i}`)
+  } catch (e) {
+    thrown = e
+  }
+  assert.ok(thrown instanceof KafkaError, String(thrown))
+  assert.equal(thrown.code, 'ERR__QUEUE_FULL')
+  assert.equal(thrown.retriable, true)
+  await p.flush()
+  const reports = await Promise.all(Array.from({ length: 500 }, (_, i) => p.send({ topic, value: `s${i}` })))
+  assert.equal(reports.length, 500)
+  assert.equal(new Set(reports.map((r) => r.offset)).size, 500)
+  await p.close()
+})
+
+test('an unknown topic with auto-creation off rejects within message.timeout.ms, naming the topic', async () => {
+  const topic = unique('no-such-topic')
+  const p = new Producer(plaintext({ 'allow.auto.create.topics': false, 'message.timeout.ms': 3000 }))
+  const t0 = Date.now()
+  await assert.rejects(p.send({ topic, value: 'x' }), (e) => {
+    assert.ok(e instanceof KafkaError, String(e))
+    assert.ok(e.message.includes(topic), e.message)
+    assert.match(e.code, /UNKNOWN_TOPIC|MSG_TIMED_OUT/)
+    return true
+  })
+  assert.ok(Date.now() - t0 < 3000 + 2000, `took ${Date.now() - t0} ms`)
+  await p.close()
+})
+
+test('a record of the wrong shape is a TypeError naming the field', async () => {
+  const p = new Producer(plaintext())
+  await assert.rejects(p.send({ topic: 't', value: 42 }), (e) => e instanceof TypeError && /record\.value/.test(e.message))
+  await assert.rejects(p.send({ value: 'x' }), (e) => e instanceof TypeError && /record\.topic/.test(e.message))
+  await assert.rejects(p.send({ topic: 't', value: 'x', partition: -1 }), (e) => e instanceof TypeError && /record\.partition/.test(e.message))
+  await assert.rejects(p.sendBatch([{ topic: 't', key: {} }]), (e) => e instanceof TypeError && /record\.key/.test(e.message))
+  assert.throws(() => p.produce('t', 42), (e) => e instanceof TypeError && /record\.value/.test(e.message))
+  await p.close()
+})
+
+test('calls after close() reject clearly; close() twice is harmless', async () => {
+  const p = new Producer(plaintext())
+  await p.close()
+  await p.close()
+  await assert.rejects(p.send({ topic: 't', value: 'x' }), (e) => e instanceof KafkaError && e.code === 'ERR__DESTROY')
+  assert.throws(() => p.produce('t', 'x'), (e) => e instanceof KafkaError && e.code === 'ERR__DESTROY')
+})
+
+test('a process that used a producer exits by itself after close()', async () => {
+  const topic = await createTopic(1)
+  const t0 = Date.now()
+  const out = execFileSync(process.execPath, [join(__dirname, 'fixtures', 'produce-and-exit.js'), testEnv().bootstrap.plaintext, topic], {
+    encoding: 'utf8',
+    timeout: 10000,
+  })
+  assert.equal(JSON.parse(out).topic, topic)
+  assert.ok(Date.now() - t0 < 10000)
+})
+
+test('the event loop keeps turning during a 100,000-record pipelined send', async (t) => {
+  const topic = await createTopic(4)
+  const p = new Producer(plaintext({ 'linger.ms': 5 }))
+  const h = monitorEventLoopDelay({ resolution: 1 })
+  h.enable()
+  const pending = []
+  for (let i = 0; i < 100000; i += 1000) {
+    pending.push(p.sendBatch(Array.from({ length: 1000 }, (_, j) => ({ topic, value: `m${i + j}` }))))
+    await new Promise(setImmediate)
+  }
+  await Promise.all(pending)
+  h.disable()
+  await p.close()
+  const p99 = h.percentile(99) / 1e6
+  t.diagnostic(`event-loop delay during 100k pipelined send: p50 ${(h.percentile(50) / 1e6).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${(h.max / 1e6).toFixed(1)} ms`)
+  assert.ok(p99 < 250, `event-loop p99 ${p99} ms`)
+})
