@@ -515,9 +515,13 @@ class Consumer extends EventEmitter {
     call(() => this.#native.resume(partitions))
   }
 
-  /** Fetch positions (next offset to hand out) of the assigned partitions. */
-  position() {
-    return call(() => this.#native.position())
+  /** Fetch positions (next offset to hand out) of the assigned partitions, or of `partitions` only. */
+  position(partitions) {
+    const all = call(() => this.#native.position())
+    if (!partitions) return all
+    return partitions.map(
+      (p) => all.find((a) => a.topic === p.topic && a.partition === p.partition) || { topic: p.topic, partition: p.partition, offset: null }
+    )
   }
 
   /** The group's committed offsets for these partitions. */

@@ -1,0 +1,366 @@
+'use strict'
+// The balanced consumer against the real broker.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { execFile, execFileSync } = require('node:child_process')
+const { readFileSync } = require('node:fs')
+const { join } = require('node:path')
+const { monitorEventLoopDelay } = require('node:perf_hooks')
+const { Producer, Consumer, KafkaError } = require('..')
+const { plaintext, createTopic, consumeN, testEnv, unique } = require('./helpers')
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+async function seed(topic, n, { partition, prefix = 'm' } = {}) {
+  const p = new Producer(plaintext({ 'linger.ms': 5 }))
+  const reports = await p.sendBatch(Array.from({ length: n }, (_, i) => ({ topic, value: `${prefix}${i}`, key: `k${i}`, partition })))
+  await p.close()
+  return reports
+}
+
+function consumer(extra = {}) {
+  return new Consumer(plaintext({ 'auto.offset.reset': 'earliest', 'group.id': unique('g'), ...extra }))
+}
+
+/** Polls (in the background) until `cond()` holds; rebalances only happen while members poll. */
+async function pollUntil(members, cond, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time')
+    await Promise.all(members.map((m) => m.consume(100, 100)))
+  }
+}
+
+test('for await yields messages with Buffers and nulls; batches() yields arrays; consume(n)', async () => {
+  const topic = await createTopic(1)
+  const p = new Producer(plaintext())
+  await p.sendBatch([
+    { topic, key: 'a', value: 'one', headers: { h: 'x' } },
+    { topic, value: null },
+    { topic, key: 'c', value: 'three' },
+  ])
+  await p.close()
+  const c = consumer()
+  c.subscribe([topic])
+  const got = []
+  for await (const m of c) {
+    got.push(m)
+    if (got.length === 3) break
+  }
+  assert.deepEqual(Object.keys(got[0]).sort(), ['headers', 'key', 'offset', 'partition', 'timestamp', 'topic', 'value'])
+  assert.ok(Buffer.isBuffer(got[0].key) && Buffer.isBuffer(got[0].value))
+  assert.equal(got[0].headers[0].value.toString(), 'x')
+  assert.equal(got[1].key, null)
+  assert.equal(got[1].value, null)
+  assert.deepEqual(got.map((m) => m.offset), [0, 1, 2])
+  await assert.rejects(c.consume(1, 10), (e) => e instanceof KafkaError && e.code === 'ERR__DESTROY', 'break must close the consumer')
+
+  const c2 = consumer()
+  c2.subscribe([topic])
+  for await (const batch of c2.batches({ maxMessages: 2, maxWaitMs: 200 })) {
+    assert.ok(Array.isArray(batch) && batch.length >= 1 && batch.length <= 2)
+    break
+  }
+  const c3 = consumer()
+  c3.subscribe([topic])
+  const some = await consumeN(c3, 3)
+  assert.equal(some.length, 3)
+  await c3.close()
+})
+
+test('at-least-once: a throw on message k means a new member of the group gets k again', async () => {
+  const topic = await createTopic(1)
+  await seed(topic, 10)
+  const group = unique('alo')
+  const k = 5
+  const c1 = consumer({ 'group.id': group })
+  c1.subscribe([topic])
+  const processed = []
+  await assert.rejects(
+    (async () => {
+      for await (const m of c1) {
+        if (m.offset === k) throw new Error('boom')
+        processed.push(m.offset)
+      }
+    })(),
+    /boom/
+  )
+  assert.deepEqual(processed, [0, 1, 2, 3, 4])
+  const c2 = consumer({ 'group.id': group })
+  c2.subscribe([topic])
+  const again = await consumeN(c2, 10 - k)
+  await c2.close()
+  assert.equal(again[0].offset, k, 'message k must be delivered again')
+  assert.deepEqual(again.map((m) => m.offset), [5, 6, 7, 8, 9])
+})
+
+test('commits: commit(msg), commit(offsets), commit() resolve when stored; committed, position, watermarks', async () => {
+  const topic = await createTopic(1)
+  await seed(topic, 20)
+  const c = consumer({ 'enable.auto.commit': false })
+  c.subscribe([topic])
+  const batch = await consumeN(c, 20)
+  const tp = [{ topic, partition: 0 }]
+  await c.commit(batch[4])
+  assert.equal((await c.committed(tp))[0].offset, 5)
+  await c.commit([{ topic, partition: 0, offset: 12 }])
+  assert.equal((await c.committed(tp))[0].offset, 12)
+  await c.consume(1, 100) // marks the previous result processed
+  await c.commit()
+  assert.equal((await c.committed(tp))[0].offset, 20)
+  assert.equal(c.position(tp)[0].offset, 20)
+  const wm = await c.queryWatermarkOffsets(topic, 0)
+  assert.deepEqual(wm, { low: 0, high: 20 })
+  assert.deepEqual(c.assignment().map((a) => a.partition), [0])
+  await c.close()
+})
+
+test('assign, seek, pause and resume', async () => {
+  const topic = await createTopic(2)
+  await seed(topic, 10, { partition: 0 })
+  await seed(topic, 10, { partition: 1, prefix: 'q' })
+  const c = new Consumer(plaintext({ 'group.id': unique('manual'), 'enable.auto.commit': false }))
+  c.assign([{ topic, partition: 0, offset: 0 }, { topic, partition: 1, offset: 0 }])
+  await consumeN(c, 20)
+  await c.seek([{ topic, partition: 0, offset: 7 }])
+  const afterSeek = await consumeN(c, 3)
+  assert.deepEqual(afterSeek.map((m) => [m.partition, m.offset]), [[0, 7], [0, 8], [0, 9]])
+  c.pause([{ topic, partition: 0 }])
+  await c.seek([{ topic, partition: 1, offset: 5 }])
+  await c.seek([{ topic, partition: 0, offset: 0 }])
+  const whilePaused = await consumeN(c, 5, 3000)
+  assert.ok(whilePaused.every((m) => m.partition === 1), 'paused partition must not deliver')
+  c.resume([{ topic, partition: 0 }])
+  const afterResume = await consumeN(c, 10)
+  assert.ok(afterResume.some((m) => m.partition === 0))
+  await c.close()
+})
+
+test('3 members on 6 partitions get 2 each; when one leaves, the others take over well within session.timeout.ms', async () => {
+  const topic = await createTopic(6)
+  const group = unique('grp')
+  const cfg = { 'group.id': group, 'session.timeout.ms': 45000 }
+  const members = [consumer(cfg), consumer(cfg), consumer(cfg)]
+  for (const m of members) m.subscribe([topic])
+  await pollUntil(members, () => members.map((m) => m.assignment().length).join() === '2,2,2')
+  const all = members.flatMap((m) => m.assignment().map((a) => a.partition)).sort()
+  assert.deepEqual(all, [0, 1, 2, 3, 4, 5])
+  const t0 = Date.now()
+  await members[2].close()
+  const rest = members.slice(0, 2)
+  await pollUntil(rest, () => rest.reduce((n, m) => n + m.assignment().length, 0) === 6)
+  const took = Date.now() - t0
+  assert.ok(took < 15000, `takeover took ${took} ms (session.timeout.ms 45000)`)
+  await Promise.all(rest.map((m) => m.close()))
+})
+
+test('rebalance hooks: assigned and revoked; the revocation waits for an async hook that commits', async () => {
+  const topic = await createTopic(4)
+  await seed(topic, 40)
+  const group = unique('hooks')
+  const log = []
+  const c1 = consumer({ 'group.id': group, 'enable.auto.commit': false })
+  c1.subscribe([topic], {
+    onAssign: (parts) => log.push(['c1 assigned', parts.length, Date.now()]),
+    onRevoke: async (parts) => {
+      await sleep(300)
+      await c1.commit()
+      log.push(['c1 revoked+committed', parts.length, Date.now()])
+    },
+  })
+  await pollUntil([c1], () => c1.assignment().length === 4)
+  await consumeN(c1, 40)
+  const c2 = consumer({ 'group.id': group })
+  c2.subscribe([topic], { onAssign: (parts) => parts.length && log.push(['c2 assigned', parts.length, Date.now()]) })
+  await pollUntil([c1, c2], () => c2.assignment().length === 2 && c1.assignment().length === 2)
+  const revoked = log.find((e) => e[0] === 'c1 revoked+committed')
+  const c2assigned = log.find((e) => e[0] === 'c2 assigned')
+  assert.ok(revoked, JSON.stringify(log))
+  assert.equal(revoked[1], 2)
+  assert.ok(c2assigned[2] >= revoked[2], 'partitions moved before the revocation hook finished')
+  const committed = await c2.committed([0, 1, 2, 3].map((partition) => ({ topic, partition })))
+  assert.equal(committed.reduce((n, c) => n + (c.offset ?? 0), 0), 40, 'the revoke hook committed everything')
+  await Promise.all([c1.close(), c2.close()])
+})
+
+test('static membership: a member that restarts with its group.instance.id gets its partitions back', async () => {
+  const topic = await createTopic(4)
+  const group = unique('static')
+  const a = consumer({ 'group.id': group, 'group.instance.id': 'member-a', 'session.timeout.ms': 30000 })
+  const b = consumer({ 'group.id': group, 'group.instance.id': 'member-b', 'session.timeout.ms': 30000 })
+  a.subscribe([topic])
+  b.subscribe([topic])
+  await pollUntil([a, b], () => a.assignment().length === 2 && b.assignment().length === 2)
+  const before = a.assignment().map((x) => x.partition).sort()
+  await a.close()
+  // A static member leaving does not trigger a rebalance: b keeps its 2 partitions.
+  await b.consume(10, 1000)
+  assert.equal(b.assignment().length, 2)
+  const a2 = consumer({ 'group.id': group, 'group.instance.id': 'member-a', 'session.timeout.ms': 30000 })
+  a2.subscribe([topic])
+  await pollUntil([a2, b], () => a2.assignment().length === 2)
+  assert.deepEqual(a2.assignment().map((x) => x.partition).sort(), before)
+  await Promise.all([a2.close(), b.close()])
+})
+
+test('20,000 numbered messages produced while members join and leave: none lost with manual commits', async (t) => {
+  const topic = await createTopic(6)
+  const group = unique('churn')
+  const n = 20000
+  const seen = new Uint16Array(n)
+  const cfg = { 'group.id': group, 'enable.auto.commit': false }
+  const run = async (c, ms) => {
+    c.subscribe([topic], { onRevoke: () => c.commit().catch(() => {}) })
+    const end = Date.now() + ms
+    while (Date.now() < end) {
+      const batch = await c.consume(500, 100)
+      for (const m of batch) seen[Number(m.value.toString())]++
+      if (batch.length) await c.commit()
+    }
+    await c.close()
+  }
+  const producing = (async () => {
+    const p = new Producer(plaintext({ 'linger.ms': 5 }))
+    for (let i = 0; i < n; i += 1000) {
+      await p.sendBatch(Array.from({ length: 1000 }, (_, j) => ({ topic, key: `k${i + j}`, value: String(i + j) })))
+      await sleep(100)
+    }
+    await p.close()
+  })()
+  await Promise.all([
+    run(consumer(cfg), 2500),
+    sleep(800).then(() => run(consumer(cfg), 3000)),
+    sleep(1600).then(() => run(consumer(cfg), 2000)),
+    producing,
+  ])
+  // A final member drains whatever is left after the churn.
+  const last = consumer(cfg)
+  last.subscribe([topic])
+  const deadline = Date.now() + 30000
+  while (seen.indexOf(0) !== -1 && Date.now() < deadline) {
+    for (const m of await last.consume(1000, 200)) seen[Number(m.value.toString())]++
+  }
+  await last.close()
+  const missing = seen.reduce((a, x) => a + (x === 0 ? 1 : 0), 0)
+  const dups = seen.reduce((a, x) => a + (x > 1 ? x - 1 : 0), 0)
+  t.diagnostic(`churn: ${n} messages, missing ${missing}, duplicates ${dups}`)
+  assert.equal(missing, 0)
+  assert.ok(dups <= 6 * 500, `duplicates ${dups} exceed the uncommitted window`)
+})
+
+test('a Java consumer and krafka consumers share one group', async () => {
+  const topic = await createTopic(6)
+  const group = unique('interop')
+  const env = testEnv()
+  const cp = readFileSync(env.classpathFile, 'utf8').trim()
+  const java = env.javaHome ? join(env.javaHome, 'bin', 'java') : 'java'
+  const javaRun = new Promise((resolve, reject) =>
+    execFile(java, ['-cp', cp, join(__dirname, 'fixtures', 'JavaGroupConsumer.java'), env.bootstrap.plaintext, topic, group, '25000'], { timeout: 60000 }, (err, stdout) =>
+      err ? reject(err) : resolve(stdout)
+    )
+  )
+  const k = consumer({ 'group.id': group })
+  k.subscribe([topic])
+  // Wait until the Java member has joined and the partitions are split between the two.
+  await pollUntil([k], () => k.assignment().length > 0 && k.assignment().length < 6, 40000)
+  const mine = k.assignment().map((a) => a.partition)
+  await seed(topic, 600) // keyed: spread over all 6 partitions
+  let krafkaCount = 0
+  const deadline = Date.now() + 8000
+  while (Date.now() < deadline) krafkaCount += (await k.consume(100, 200)).length
+  const out = await javaRun
+  await k.close()
+  const javaAssigned = out.split('\n').filter((l) => l.startsWith('ASSIGNED ')).pop()
+  const theirs = javaAssigned.slice('ASSIGNED '.length).split(',').filter(Boolean).map(Number)
+  assert.deepEqual([...mine, ...theirs].sort(), [0, 1, 2, 3, 4, 5], `krafka ${mine}, java ${theirs}`)
+  const javaCount = Number(/CONSUMED (\d+)/.exec(out)[1])
+  assert.ok(javaCount > 0 && krafkaCount > 0, `java ${javaCount}, krafka ${krafkaCount}`)
+  assert.equal(javaCount + krafkaCount, 600)
+})
+
+test('8 consumers in one process all make progress at once (not on the libuv threadpool)', async () => {
+  const topic = await createTopic(1)
+  await seed(topic, 100)
+  const members = Array.from({ length: 8 }, () => consumer())
+  members.forEach((m) => m.subscribe([topic]))
+  const counts = await Promise.all(members.map((m) => consumeN(m, 100, 30000).then((r) => r.length)))
+  await Promise.all(members.map((m) => m.close()))
+  assert.deepEqual(counts, Array(8).fill(100))
+})
+
+test('bad input: an invalid topic name or regex gives a clear error', async () => {
+  const c = consumer()
+  assert.throws(() => c.subscribe(['bad topic!']), (e) => e instanceof KafkaError && e.code === 'ERR__INVALID_ARG' && /bad topic!/.test(e.message))
+  assert.throws(() => c.subscribe([]), (e) => e instanceof KafkaError && /topics/.test(e.message))
+  assert.throws(() => c.subscribe([42]), TypeError)
+  let regexError = null
+  try {
+    c.subscribe(['^orders-['])
+    await c.consume(1, 2000)
+  } catch (e) {
+    regexError = e
+  }
+  assert.ok(regexError instanceof KafkaError, `invalid regex gave ${regexError}`)
+  assert.match(regexError.message, /regex|invalid|orders-\[/i)
+  await c.close()
+})
+
+test('calls after close() reject clearly; close() is idempotent', async () => {
+  const c = consumer()
+  c.subscribe([await createTopic(1)])
+  await c.close()
+  await c.close()
+  await assert.rejects(c.consume(1, 10), (e) => e instanceof KafkaError && e.code === 'ERR__DESTROY')
+  assert.throws(() => c.subscribe(['x']), (e) => e instanceof KafkaError && e.code === 'ERR__DESTROY')
+  await assert.rejects(c.commit(), (e) => e instanceof KafkaError && e.code === 'ERR__DESTROY')
+})
+
+test('an unreachable broker surfaces as an error event within seconds', async () => {
+  const c = new Consumer({ 'bootstrap.servers': '127.0.0.1:1', 'group.id': unique('down'), 'broker.address.family': 'v4' })
+  const t0 = Date.now()
+  const err = new Promise((resolve) => c.once('error', resolve))
+  c.subscribe(['anything'])
+  const poll = (async () => {
+    while (Date.now() - t0 < 15000) await c.consume(1, 200).catch(() => {})
+  })()
+  const e = await Promise.race([err, sleep(15000).then(() => null)])
+  assert.ok(e instanceof KafkaError, 'no error event within 15 s')
+  assert.match(e.code, /TRANSPORT|ALL_BROKERS_DOWN|RESOLVE/)
+  assert.ok(Date.now() - t0 < 15000)
+  await c.close()
+  await poll
+})
+
+test('a process exits by itself after a for await loop ends', async () => {
+  const topic = await createTopic(1)
+  await seed(topic, 5)
+  const out = execFileSync(process.execPath, [join(__dirname, 'fixtures', 'consume-and-exit.js'), testEnv().bootstrap.plaintext, topic, '5'], {
+    encoding: 'utf8',
+    timeout: 20000,
+  })
+  assert.deepEqual(JSON.parse(out), { seen: 5 })
+})
+
+test('the event loop keeps turning during a 100,000-message for await', async (t) => {
+  const topic = await createTopic(4)
+  const p = new Producer(plaintext({ 'linger.ms': 5 }))
+  for (let i = 0; i < 100000; i += 10000) {
+    await p.sendBatch(Array.from({ length: 10000 }, (_, j) => ({ topic, value: `m${i + j}` })))
+  }
+  await p.close()
+  const c = consumer({ 'fetch.queue.backoff.ms': 10 })
+  c.subscribe([topic])
+  const h = monitorEventLoopDelay({ resolution: 1 })
+  h.enable()
+  let n = 0
+  const t0 = Date.now()
+  for await (const m of c) {
+    if (m.value.length > 0) n++
+    if (n === 100000) break
+  }
+  const secs = (Date.now() - t0) / 1000
+  h.disable()
+  t.diagnostic(`for await over 100k: ${(100000 / secs).toFixed(0)} msg/s; event-loop p50 ${(h.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, max ${(h.max / 1e6).toFixed(1)} ms`)
+  assert.equal(n, 100000)
+  assert.ok(h.percentile(99) / 1e6 < 250)
+})
