@@ -73,7 +73,7 @@ test('a missing keytab is a Kerberos error that names the step and the file', ()
     () => new Producer(plaintext({ 'security.protocol': 'SASL_PLAINTEXT', 'sasl.mechanisms': 'GSSAPI', 'sasl.kerberos.keytab': '/nonexistent/x.keytab' })),
     (e) => {
       assert.ok(e instanceof KafkaError)
-      assert.equal(e.code, 'ERR__AUTHENTICATION')
+      assert.equal(e.code, 'ERR__KRB5_KEYTAB_UNREADABLE')
       assert.match(e.message, /keytab check/)
       assert.match(e.message, /\/nonexistent\/x\.keytab/)
       return true

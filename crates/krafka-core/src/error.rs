@@ -47,9 +47,12 @@ pub enum KafkaError {
         /// Transactions only: the transaction must be aborted.
         txn_requires_abort: bool,
     },
-    /// Kerberos could not be set up; `step` says which step failed.
+    /// Kerberos could not be set up; `step` says which step failed, `cause`
+    /// classifies it (the code is `ERR__KRB5_<cause>`).
     #[error("Kerberos {step} failed: {message}. Fix: {fix}")]
     Kerberos {
+        /// Machine-readable cause, e.g. `KDC_UNREACHABLE`.
+        cause: String,
         /// The step that failed (e.g. "keytab check").
         step: String,
         /// What happened.
@@ -70,7 +73,7 @@ impl KafkaError {
                 "ERR__INVALID_ARG".into()
             }
             KafkaError::Kafka { code, .. } => code_name(*code),
-            KafkaError::Kerberos { .. } => "ERR__AUTHENTICATION".into(),
+            KafkaError::Kerberos { cause, .. } => format!("ERR__KRB5_{cause}"),
             KafkaError::Closed(_) => "ERR__DESTROY".into(),
         }
     }

@@ -1,18 +1,371 @@
 //! Kerberos (SASL/GSSAPI) without `kinit` and without system libraries.
 //!
-//! librdkafka normally shells out to `kinit` to get a ticket. krafka turns
-//! that off (`sasl.kerberos.min.time.before.relogin=0`) and lets the MIT krb5
-//! that is statically linked into the addon obtain the TGT itself from the
-//! client keytab, as Java's Krb5LoginModule does in-process.
+//! librdkafka normally shells out to `kinit`. krafka turns that off
+//! (`sasl.kerberos.min.time.before.relogin=0`) and logs in in-process, as
+//! Java's Krb5LoginModule does, with the MIT krb5 that is statically linked
+//! into the addon:
 //!
-//! Current limits (tracked in the Kerberos issue): the keytab is handed to krb5
-//! through the process-wide `KRB5_CLIENT_KTNAME`, so all GSSAPI clients of one
-//! process share one client keytab; the krb5 config comes from `KRB5_CONFIG` or
-//! `/etc/krb5.conf`.
+//! 1. **Login.** For each (principal, keytab) a background thread gets a TGT
+//!    from the keytab into a private memory cache `MEMORY:krafka-<n>` and
+//!    logs in again before the ticket expires (at 80 % of its life).
+//! 2. **Per-client identity.** The addon is also a librdkafka plugin
+//!    (`plugin.library.paths` points at itself; see [`plugin_conf_init`]).
+//!    Its `on_thread_start` interceptor points each librdkafka thread of a
+//!    client at that client's cache with MIT's thread-local
+//!    `gss_krb5_ccache_name`, so two clients in one process authenticate as
+//!    two principals. Broker threads wait (bounded) for the first login, so
+//!    the first SASL handshake never races an empty cache.
+//!
+//! Without a keytab, the user's own ticket cache (`KRB5CCNAME` or the
+//! default cache, filled by their `kinit`) is used as is.
+use std::collections::HashMap;
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use rdkafka::config::ClientConfig;
 
 use crate::config::Config;
 use crate::error::{KafkaError, Result};
+
+/// MIT krb5 and GSS-API entry points. They resolve to the static krb5 that
+/// sasl2-sys links into the addon (the ldd test pins that no system krb5 is used).
+#[allow(non_camel_case_types)]
+mod ffi {
+    use std::ffi::{c_char, c_int, c_uint, c_void};
+
+    pub type krb5_error_code = i32;
+    pub type krb5_context = *mut c_void;
+    pub type krb5_principal = *mut c_void;
+    pub type krb5_keytab = *mut c_void;
+    pub type krb5_ccache = *mut c_void;
+
+    #[repr(C)]
+    pub struct krb5_data {
+        pub magic: i32,
+        pub length: c_uint,
+        pub data: *mut c_char,
+    }
+
+    #[repr(C)]
+    pub struct krb5_keyblock {
+        pub magic: i32,
+        pub enctype: i32,
+        pub length: c_uint,
+        pub contents: *mut u8,
+    }
+
+    #[repr(C)]
+    pub struct krb5_ticket_times {
+        pub authtime: i32,
+        pub starttime: i32,
+        pub endtime: i32,
+        pub renew_till: i32,
+    }
+
+    /// `krb5_creds` as laid out in krb5.h (1.19).
+    #[repr(C)]
+    pub struct krb5_creds {
+        pub magic: i32,
+        pub client: krb5_principal,
+        pub server: krb5_principal,
+        pub keyblock: krb5_keyblock,
+        pub times: krb5_ticket_times,
+        pub is_skey: c_uint,
+        pub ticket_flags: i32,
+        pub addresses: *mut *mut c_void,
+        pub ticket: krb5_data,
+        pub second_ticket: krb5_data,
+        pub authdata: *mut *mut c_void,
+    }
+
+    extern "C" {
+        pub fn krb5_init_context(ctx: *mut krb5_context) -> krb5_error_code;
+        pub fn krb5_free_context(ctx: krb5_context);
+        pub fn krb5_parse_name(ctx: krb5_context, name: *const c_char, out: *mut krb5_principal) -> krb5_error_code;
+        pub fn krb5_free_principal(ctx: krb5_context, p: krb5_principal);
+        pub fn krb5_kt_resolve(ctx: krb5_context, name: *const c_char, out: *mut krb5_keytab) -> krb5_error_code;
+        pub fn krb5_kt_close(ctx: krb5_context, kt: krb5_keytab) -> krb5_error_code;
+        pub fn krb5_get_init_creds_keytab(
+            ctx: krb5_context,
+            creds: *mut krb5_creds,
+            client: krb5_principal,
+            keytab: krb5_keytab,
+            start_time: i32,
+            in_tkt_service: *const c_char,
+            options: *mut c_void,
+        ) -> krb5_error_code;
+        pub fn krb5_free_cred_contents(ctx: krb5_context, creds: *mut krb5_creds);
+        pub fn krb5_cc_resolve(ctx: krb5_context, name: *const c_char, out: *mut krb5_ccache) -> krb5_error_code;
+        pub fn krb5_cc_initialize(ctx: krb5_context, cc: krb5_ccache, p: krb5_principal) -> krb5_error_code;
+        pub fn krb5_cc_store_cred(ctx: krb5_context, cc: krb5_ccache, creds: *mut krb5_creds) -> krb5_error_code;
+        pub fn krb5_cc_close(ctx: krb5_context, cc: krb5_ccache) -> krb5_error_code;
+        pub fn krb5_get_error_message(ctx: krb5_context, code: krb5_error_code) -> *const c_char;
+        pub fn krb5_free_error_message(ctx: krb5_context, msg: *const c_char);
+        pub fn gss_krb5_ccache_name(minor: *mut c_uint, name: *const c_char, out_name: *mut *const c_char) -> c_uint;
+    }
+
+    pub const _UNUSED: c_int = 0;
+}
+
+/// krb5 error codes krafka explains (krb5.h).
+mod code {
+    pub const C_PRINCIPAL_UNKNOWN: i32 = -1765328378;
+    pub const S_PRINCIPAL_UNKNOWN: i32 = -1765328377;
+    pub const PREAUTH_FAILED: i32 = -1765328360;
+    pub const KEY_EXP: i32 = -1765328361;
+    pub const BAD_INTEGRITY: i32 = -1765328353;
+    pub const TKT_EXPIRED: i32 = -1765328352;
+    pub const SKEW: i32 = -1765328347;
+    pub const KDCREP_SKEW: i32 = -1765328236;
+    pub const REALM_UNKNOWN: i32 = -1765328230;
+    pub const KDC_UNREACH: i32 = -1765328228;
+    pub const KT_NOTFOUND: i32 = -1765328203;
+    pub const KT_END: i32 = -1765328202;
+    pub const KT_KVNONOTFOUND: i32 = -1765328154;
+    pub const REALM_CANT_RESOLVE: i32 = -1765328164;
+    pub const CONFIG_NODEFREALM: i32 = -1765328160;
+    pub const CONFIG_CANTOPEN: i32 = -1765328249;
+    pub const ENOENT: i32 = 2;
+    pub const EACCES: i32 = 13;
+}
+
+/// Turns a krb5 failure into a Kerberos error with a cause-specific code and a fix.
+fn explain(step: &str, code: i32, detail: &str, principal: &str, keytab: &str) -> KafkaError {
+    let realm = principal.rsplit_once('@').map_or("", |(_, r)| r);
+    let (cause, fix): (&str, String) = match code {
+        code::ENOENT | code::EACCES => (
+            "KEYTAB_UNREADABLE",
+            format!("make sasl.kerberos.keytab \"{keytab}\" exist and be readable by this process"),
+        ),
+        code::KT_NOTFOUND | code::KT_END | code::KT_KVNONOTFOUND => (
+            "PRINCIPAL_NOT_IN_KEYTAB",
+            format!("the keytab \"{keytab}\" has no key for \"{principal}\": check sasl.kerberos.principal, or export a new keytab (kadmin ktadd / ktutil)"),
+        ),
+        code::PREAUTH_FAILED | code::BAD_INTEGRITY => (
+            "STALE_KEY",
+            format!("the keytab's key for \"{principal}\" no longer matches the KDC (the password or key version changed): export a fresh keytab"),
+        ),
+        code::C_PRINCIPAL_UNKNOWN => (
+            "PRINCIPAL_UNKNOWN",
+            format!("the KDC does not know \"{principal}\": check sasl.kerberos.principal and its realm"),
+        ),
+        code::S_PRINCIPAL_UNKNOWN => (
+            "SERVICE_UNKNOWN",
+            "the KDC does not know the broker's service principal: check sasl.kerberos.service.name and that bootstrap.servers uses the broker's host name (not an IP or alias)".to_string(),
+        ),
+        code::KDC_UNREACH => (
+            "KDC_UNREACHABLE",
+            format!("no KDC for realm \"{realm}\" answered: check the kdc entries in krb5.conf (or krafka.kerberos.kdc), the network and firewalls (port 88)"),
+        ),
+        code::REALM_UNKNOWN | code::REALM_CANT_RESOLVE | code::CONFIG_NODEFREALM | code::CONFIG_CANTOPEN => (
+            "UNKNOWN_REALM",
+            format!("no configuration for realm \"{realm}\": set KRB5_CONFIG to a krb5.conf that lists it, or give krafka.kerberos.realm and krafka.kerberos.kdc"),
+        ),
+        code::SKEW | code::KDCREP_SKEW => (
+            "CLOCK_SKEW",
+            "this host's clock differs from the KDC's by more than the allowed skew (usually 5 minutes): sync the clock (NTP)".to_string(),
+        ),
+        code::TKT_EXPIRED | code::KEY_EXP => (
+            "EXPIRED",
+            format!("the credentials for \"{principal}\" have expired: renew them (a keytab login renews by itself; a ticket cache needs a new kinit)"),
+        ),
+        _ => ("FAILED", "see the krb5 message; KRB5_TRACE=/dev/stderr shows every step".to_string()),
+    };
+    KafkaError::Kerberos { cause: cause.into(), step: step.into(), message: detail.to_string(), fix }
+}
+
+/// The outcome of the latest login attempt of one principal.
+#[derive(Clone)]
+enum Status {
+    Pending,
+    Ok { endtime: i64 },
+    Failed(KafkaError),
+}
+
+/// One principal's in-process login and its private ticket cache.
+pub struct Login {
+    principal: String,
+    keytab: String,
+    ccache: CString,
+    status: Mutex<Status>,
+    changed: Condvar,
+}
+
+impl Login {
+    /// The cache this principal's clients use, e.g. `MEMORY:krafka-1`.
+    pub fn ccache(&self) -> &str {
+        self.ccache.to_str().unwrap_or_default()
+    }
+
+    /// Waits (bounded) for the first login attempt; returns its error, if any.
+    pub fn wait_ready(&self, timeout: Duration) -> Result<()> {
+        let Ok(guard) = self.status.lock() else { return Ok(()) };
+        let Ok((guard, _)) = self.changed.wait_timeout_while(guard, timeout, |s| matches!(s, Status::Pending)) else {
+            return Ok(());
+        };
+        match &*guard {
+            Status::Failed(e) => Err(e.clone()),
+            _ => Ok(()),
+        }
+    }
+
+    /// When the current TGT expires (seconds since the epoch), if logged in.
+    pub fn expires_at(&self) -> Option<i64> {
+        match self.status.lock().map(|s| s.clone()) {
+            Ok(Status::Ok { endtime }) => Some(endtime),
+            _ => None,
+        }
+    }
+
+    /// The latest login error, if the latest attempt failed.
+    pub fn last_error(&self) -> Option<KafkaError> {
+        match self.status.lock().map(|s| s.clone()) {
+            Ok(Status::Failed(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    fn set(&self, s: Status) {
+        if let Ok(mut g) = self.status.lock() {
+            *g = s;
+            self.changed.notify_all();
+        }
+    }
+
+    /// Gets a TGT from the keytab into this login's memory cache.
+    fn login_once(&self) -> Result<i64> {
+        let fail = |step: &str, ctx: ffi::krb5_context, code: i32| {
+            // SAFETY: krb5_get_error_message accepts a null context and returns an owned string.
+            let detail = unsafe {
+                let m = ffi::krb5_get_error_message(ctx, code);
+                let s = CStr::from_ptr(m).to_string_lossy().into_owned();
+                ffi::krb5_free_error_message(ctx, m);
+                s
+            };
+            explain(step, code, &detail, &self.principal, &self.keytab)
+        };
+        let principal = CString::new(self.principal.as_str()).map_err(|_| bad_key("sasl.kerberos.principal"))?;
+        let keytab = CString::new(format!("FILE:{}", self.keytab)).map_err(|_| bad_key("sasl.kerberos.keytab"))?;
+        // SAFETY: every krb5 object is created and released within this block.
+        unsafe {
+            let mut ctx: ffi::krb5_context = std::ptr::null_mut();
+            let rc = ffi::krb5_init_context(&mut ctx);
+            if rc != 0 {
+                return Err(fail("krb5 configuration", std::ptr::null_mut(), rc));
+            }
+            let mut p: ffi::krb5_principal = std::ptr::null_mut();
+            let mut kt: ffi::krb5_keytab = std::ptr::null_mut();
+            let mut cc: ffi::krb5_ccache = std::ptr::null_mut();
+            let mut creds: ffi::krb5_creds = std::mem::zeroed();
+            let mut have_creds = false;
+            let result = (|| {
+                let rc = ffi::krb5_parse_name(ctx, principal.as_ptr(), &mut p);
+                if rc != 0 {
+                    return Err(fail("principal", ctx, rc));
+                }
+                let rc = ffi::krb5_kt_resolve(ctx, keytab.as_ptr(), &mut kt);
+                if rc != 0 {
+                    return Err(fail("keytab", ctx, rc));
+                }
+                let rc = ffi::krb5_get_init_creds_keytab(ctx, &mut creds, p, kt, 0, std::ptr::null(), std::ptr::null_mut());
+                if rc != 0 {
+                    return Err(fail("TGT from keytab", ctx, rc));
+                }
+                have_creds = true;
+                let rc = ffi::krb5_cc_resolve(ctx, self.ccache.as_ptr(), &mut cc);
+                if rc != 0 {
+                    return Err(fail("ticket cache", ctx, rc));
+                }
+                let rc = ffi::krb5_cc_initialize(ctx, cc, p);
+                if rc != 0 {
+                    return Err(fail("ticket cache", ctx, rc));
+                }
+                let rc = ffi::krb5_cc_store_cred(ctx, cc, &mut creds);
+                if rc != 0 {
+                    return Err(fail("ticket cache", ctx, rc));
+                }
+                Ok(i64::from(creds.times.endtime))
+            })();
+            if have_creds {
+                ffi::krb5_free_cred_contents(ctx, &mut creds);
+            }
+            if !cc.is_null() {
+                ffi::krb5_cc_close(ctx, cc);
+            }
+            if !kt.is_null() {
+                ffi::krb5_kt_close(ctx, kt);
+            }
+            if !p.is_null() {
+                ffi::krb5_free_principal(ctx, p);
+            }
+            ffi::krb5_free_context(ctx);
+            result
+        }
+    }
+
+    /// Logs in now and again before each ticket expires; retries failures every few seconds.
+    fn run(self: Arc<Self>) {
+        loop {
+            let wait = match self.login_once() {
+                Ok(endtime) => {
+                    self.set(Status::Ok { endtime });
+                    let now = now_secs();
+                    let left = (endtime - now).max(0) as u64;
+                    Duration::from_secs((left * 4 / 5).max(5))
+                }
+                Err(e) => {
+                    log::warn!("krafka: Kerberos login of {} failed: {e}", self.principal);
+                    self.set(Status::Failed(e));
+                    Duration::from_secs(5)
+                }
+            };
+            std::thread::sleep(wait);
+        }
+    }
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+fn bad_key(key: &str) -> KafkaError {
+    KafkaError::Config { key: key.into(), reason: "must not contain NUL characters".into() }
+}
+
+type Registry = Mutex<HashMap<(String, String), Arc<Login>>>;
+
+fn registry() -> &'static Registry {
+    static R: OnceLock<Registry> = OnceLock::new();
+    R.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The login for (principal, keytab), started on first use.
+pub fn login(principal: &str, keytab: &str) -> Result<Arc<Login>> {
+    let mut reg = registry().lock().map_err(|_| KafkaError::Closed("kerberos registry".into()))?;
+    if let Some(l) = reg.get(&(principal.to_string(), keytab.to_string())) {
+        return Ok(l.clone());
+    }
+    let n = reg.len() + 1;
+    let login = Arc::new(Login {
+        principal: principal.into(),
+        keytab: keytab.into(),
+        ccache: CString::new(format!("MEMORY:krafka-{n}")).map_err(|_| bad_key("sasl.kerberos.principal"))?,
+        status: Mutex::new(Status::Pending),
+        changed: Condvar::new(),
+    });
+    let runner = login.clone();
+    std::thread::Builder::new()
+        .name(format!("krafka-krb5-{n}"))
+        .spawn(move || runner.run())
+        .map_err(|e| KafkaError::Closed(format!("cannot start Kerberos login thread: {e}")))?;
+    reg.insert((principal.into(), keytab.into()), login.clone());
+    Ok(login)
+}
+
+fn find_login(principal: &str, keytab: &str) -> Option<Arc<Login>> {
+    registry().lock().ok()?.get(&(principal.to_string(), keytab.to_string())).cloned()
+}
 
 /// Whether the config selects SASL/GSSAPI.
 pub fn uses_gssapi(cc: &ClientConfig) -> bool {
@@ -21,39 +374,152 @@ pub fn uses_gssapi(cc: &ClientConfig) -> bool {
     proto.starts_with("sasl") && mech.eq_ignore_ascii_case("GSSAPI")
 }
 
-/// Prepares a GSSAPI config for in-process login.
+/// Prepares a GSSAPI config: in-process keytab login and per-client identity.
 pub(crate) fn prepare(user: &Config, cc: &mut ClientConfig) -> Result<()> {
     if !uses_gssapi(cc) {
         return Ok(());
     }
     let user_runs_kinit = user.get("sasl.kerberos.kinit.cmd").is_some()
-        || user.get("sasl.kerberos.min.time.before.relogin").is_some();
+        || user.get("sasl.kerberos.min.time.before.relogin").is_some_and(|v| v != "0");
     if !user_runs_kinit {
         // No `kinit` subprocess: krb5 inside the addon logs in by itself.
         cc.set("sasl.kerberos.min.time.before.relogin", "0");
     }
-    if let Some(keytab) = user.get("sasl.kerberos.keytab") {
-        let meta = std::fs::metadata(keytab).map_err(|e| KafkaError::Kerberos {
-            step: "keytab check".into(),
-            message: format!("cannot read sasl.kerberos.keytab \"{keytab}\": {e}"),
-            fix: "point sasl.kerberos.keytab at a readable keytab file (ktutil or kadmin ktadd makes one)".into(),
-        })?;
-        if !meta.is_file() {
-            return Err(KafkaError::Kerberos {
-                step: "keytab check".into(),
-                message: format!("sasl.kerberos.keytab \"{keytab}\" is not a file"),
-                fix: "point sasl.kerberos.keytab at a keytab file".into(),
-            });
+    let Some(keytab) = user.get("sasl.kerberos.keytab") else { return Ok(()) };
+    if user_runs_kinit {
+        return Ok(());
+    }
+    if let Err(e) = std::fs::File::open(keytab) {
+        let code = e.raw_os_error().unwrap_or(code::ENOENT);
+        return Err(explain("keytab check", code, &format!("cannot read sasl.kerberos.keytab \"{keytab}\": {e}"), "", keytab));
+    }
+    let principal = user.get("sasl.kerberos.principal").ok_or_else(|| KafkaError::Config {
+        key: "sasl.kerberos.principal".into(),
+        reason: "a keytab login needs the principal to log in as (e.g. svc-orders@CORP.EXAMPLE)".into(),
+    })?;
+    let login = login(principal, keytab)?;
+    match self_path() {
+        Some(me) => {
+            // Load the addon itself as a librdkafka plugin: its interceptors give
+            // every thread of this client the login's cache.
+            let paths = match cc.get("plugin.library.paths") {
+                Some(p) if !p.is_empty() => format!("{p};{me}"),
+                _ => me,
+            };
+            cc.set("plugin.library.paths", paths);
         }
-        if !user_runs_kinit {
-            // The vendored krb5's built-in client keytab path points into its
-            // build tree, so always name it explicitly. A memory ccache keeps
-            // tickets private to this process (no /tmp/krb5cc_* file).
-            std::env::set_var("KRB5_CLIENT_KTNAME", format!("FILE:{keytab}"));
-            if std::env::var_os("KRB5CCNAME").is_none() {
-                std::env::set_var("KRB5CCNAME", "MEMORY:krafka");
-            }
+        None => {
+            // Not inside the addon (e.g. Rust unit tests): one process-wide cache.
+            std::env::set_var("KRB5CCNAME", login.ccache());
         }
     }
     Ok(())
 }
+
+/// The path of the shared object this code lives in, when it exports the plugin entry point.
+fn self_path() -> Option<String> {
+    static PATH: OnceLock<Option<String>> = OnceLock::new();
+    PATH.get_or_init(|| {
+        // SAFETY: dladdr only reads loader data for an address inside this object.
+        unsafe {
+            let mut info: libc::Dl_info = std::mem::zeroed();
+            if libc::dladdr(self_path as *const c_void, &mut info) == 0 || info.dli_fname.is_null() {
+                return None;
+            }
+            let path = CStr::from_ptr(info.dli_fname).to_string_lossy().into_owned();
+            let handle = libc::dlopen(info.dli_fname, libc::RTLD_LAZY | libc::RTLD_NOLOAD);
+            if handle.is_null() {
+                return None;
+            }
+            let has_entry = !libc::dlsym(handle, c"conf_init".as_ptr()).is_null();
+            libc::dlclose(handle);
+            has_entry.then_some(path)
+        }
+    })
+    .clone()
+}
+
+/// Reads a string property from a librdkafka conf.
+///
+/// # Safety
+/// `conf` must be a valid conf pointer.
+unsafe fn conf_get(conf: *const rdkafka::bindings::rd_kafka_conf_t, name: &CStr) -> Option<String> {
+    let mut buf = vec![0 as c_char; 4096];
+    let mut size = buf.len();
+    let res = rdkafka::bindings::rd_kafka_conf_get(conf, name.as_ptr(), buf.as_mut_ptr(), &mut size);
+    (res == rdkafka::bindings::rd_kafka_conf_res_t::RD_KAFKA_CONF_OK)
+        .then(|| CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned())
+}
+
+/// librdkafka's conf handle, as the plugin entry point receives it.
+pub type RdConf = rdkafka::bindings::rd_kafka_conf_t;
+/// librdkafka's error code type, as the plugin entry point returns it.
+pub type RdErr = rdkafka::bindings::rd_kafka_resp_err_t;
+
+/// librdkafka plugin entry point (`conf_init`), exported by the addon.
+///
+/// # Safety
+/// Called by librdkafka with a valid conf.
+pub unsafe fn plugin_conf_init(
+    conf: *mut rdkafka::bindings::rd_kafka_conf_t,
+    _plug_opaque: *mut *mut c_void,
+    _errstr: *mut c_char,
+    _errstr_size: usize,
+) -> rdkafka::bindings::rd_kafka_resp_err_t {
+    rdkafka::bindings::rd_kafka_conf_interceptor_add_on_new(conf, c"krafka-kerberos".as_ptr(), Some(on_new), std::ptr::null_mut())
+}
+
+unsafe extern "C" fn on_new(
+    rk: *mut rdkafka::bindings::rd_kafka_t,
+    conf: *const rdkafka::bindings::rd_kafka_conf_t,
+    _ic_opaque: *mut c_void,
+    _errstr: *mut c_char,
+    _errstr_size: usize,
+) -> rdkafka::bindings::rd_kafka_resp_err_t {
+    use rdkafka::bindings as rd;
+    let (Some(principal), Some(keytab)) =
+        (conf_get(conf, c"sasl.kerberos.principal"), conf_get(conf, c"sasl.kerberos.keytab"))
+    else {
+        return rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
+    };
+    if let Some(login) = find_login(&principal, &keytab) {
+        let opaque = Arc::into_raw(login) as *mut c_void;
+        rd::rd_kafka_interceptor_add_on_thread_start(rk, c"krafka-kerberos".as_ptr(), Some(on_thread_start), opaque);
+        rd::rd_kafka_interceptor_add_on_destroy(rk, c"krafka-kerberos".as_ptr(), Some(on_destroy), opaque);
+    }
+    rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
+}
+
+unsafe extern "C" fn on_thread_start(
+    _rk: *mut rdkafka::bindings::rd_kafka_t,
+    thread_type: rdkafka::bindings::rd_kafka_thread_type_t,
+    _thread_name: *const c_char,
+    ic_opaque: *mut c_void,
+) -> rdkafka::bindings::rd_kafka_resp_err_t {
+    let login = &*(ic_opaque as *const Login);
+    let mut minor = 0;
+    ffi::gss_krb5_ccache_name(&mut minor, login.ccache.as_ptr(), std::ptr::null_mut());
+    if thread_type == rdkafka::bindings::rd_kafka_thread_type_t::RD_KAFKA_THREAD_BROKER {
+        // Let the first handshake find a ticket; failures surface as client errors.
+        let _ = login.wait_ready(Duration::from_secs(10));
+    }
+    rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
+}
+
+unsafe extern "C" fn on_destroy(
+    _rk: *mut rdkafka::bindings::rd_kafka_t,
+    ic_opaque: *mut c_void,
+) -> rdkafka::bindings::rd_kafka_resp_err_t {
+    drop(Arc::from_raw(ic_opaque as *const Login));
+    rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
+}
+
+/// When a client reports an authentication failure, the login's own
+/// diagnosis (which step failed, and the fix) is more useful than
+/// librdkafka's generic SASL message.
+pub fn diagnose(principal: Option<&str>, keytab: Option<&str>) -> Option<KafkaError> {
+    find_login(principal?, keytab?)?.last_error()
+}
+
+#[allow(dead_code)]
+const _: c_int = ffi::_UNUSED;

@@ -22,3 +22,18 @@ pub fn builtin_features() -> Vec<String> {
 pub fn librdkafka_version() -> String {
     krafka_core::librdkafka_version()
 }
+
+/// librdkafka plugin entry point: krafka loads its own addon as a plugin
+/// (`plugin.library.paths`) to give each Kerberos client its own ticket cache.
+///
+/// # Safety
+/// Called by librdkafka with a valid conf.
+#[no_mangle]
+pub unsafe extern "C" fn conf_init(
+    conf: *mut krafka_core::kerberos::RdConf,
+    plug_opaque: *mut *mut std::ffi::c_void,
+    errstr: *mut std::ffi::c_char,
+    errstr_size: usize,
+) -> krafka_core::kerberos::RdErr {
+    krafka_core::kerberos::plugin_conf_init(conf, plug_opaque, errstr, errstr_size)
+}
