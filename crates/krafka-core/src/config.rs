@@ -23,6 +23,9 @@ pub enum ClientKind {
     Admin,
 }
 
+/// krafka's own keys (not librdkafka's); see README "Kerberos".
+pub const KRAFKA_KEYS: &[&str] = &["krafka.kerberos.realm", "krafka.kerberos.kdc"];
+
 /// Keys whose values are secrets: never echoed in errors or logs.
 const SECRET_KEYS: &[&str] = &[
     "sasl.password",
@@ -106,6 +109,16 @@ impl Config {
         for (k, v) in &self.entries {
             if k.trim().is_empty() {
                 return Err(KafkaError::Config { key: k.clone(), reason: "empty key".into() });
+            }
+            if k.starts_with("krafka.") {
+                // krafka's own keys are handled here, never passed to librdkafka.
+                if !KRAFKA_KEYS.contains(&k.as_str()) {
+                    return Err(KafkaError::Config {
+                        key: k.clone(),
+                        reason: format!("unknown krafka key; known ones: {}", KRAFKA_KEYS.join(", ")),
+                    });
+                }
+                continue;
             }
             cc.set(k, v);
         }

@@ -45,6 +45,7 @@ pub trait ConsumerListener: Send + Sync + 'static {
 /// Forwards librdkafka's rebalance and error callbacks to the listener.
 pub struct Context {
     listener: Option<Arc<dyn ConsumerListener>>,
+    identity: Option<crate::kerberos::Identity>,
 }
 
 impl ClientContext for Context {
@@ -54,7 +55,7 @@ impl ClientContext for Context {
             if let KafkaError::Kafka { message, .. } = &mut e {
                 *message = reason.to_string();
             }
-            l.on_error(e);
+            l.on_error(crate::kerberos::refine(e, self.identity.as_ref()));
         }
     }
 }
@@ -88,7 +89,7 @@ impl Consumer {
     pub fn new(config: &Config, listener: Option<Arc<dyn ConsumerListener>>) -> Result<Self> {
         let cc = config.build(ClientKind::Consumer)?;
         let inner: BaseConsumer<Context> = cc
-            .create_with_context(Context { listener })
+            .create_with_context(Context { listener, identity: crate::kerberos::Identity::of(&cc) })
             .map_err(|e| KafkaError::from_rdkafka(e, "creating consumer"))?;
         let has_group = config.get("group.id").is_some_and(|g| !g.is_empty());
         Ok(Consumer { inner, has_group, closed: AtomicBool::new(false), deferred: Mutex::new(None) })

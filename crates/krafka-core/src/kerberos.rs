@@ -379,6 +379,7 @@ pub(crate) fn prepare(user: &Config, cc: &mut ClientConfig) -> Result<()> {
     if !uses_gssapi(cc) {
         return Ok(());
     }
+    configure_realm(user)?;
     let user_runs_kinit = user.get("sasl.kerberos.kinit.cmd").is_some()
         || user.get("sasl.kerberos.min.time.before.relogin").is_some_and(|v| v != "0");
     if !user_runs_kinit {
@@ -413,6 +414,41 @@ pub(crate) fn prepare(user: &Config, cc: &mut ClientConfig) -> Result<()> {
             std::env::set_var("KRB5CCNAME", login.ccache());
         }
     }
+    Ok(())
+}
+
+/// With `krafka.kerberos.realm` and `krafka.kerberos.kdc`, a host needs no
+/// krb5.conf: krafka writes a minimal one and points krb5 at it through
+/// `KRB5_CONFIG` (process-wide, as krb5 reads it there).
+fn configure_realm(user: &Config) -> Result<()> {
+    let (realm, kdc) = (user.get("krafka.kerberos.realm"), user.get("krafka.kerberos.kdc"));
+    let (realm, kdcs) = match (realm, kdc) {
+        (None, None) => return Ok(()),
+        (Some(r), Some(k)) if !r.is_empty() && !k.is_empty() => (r, k),
+        (None, _) | (Some(""), _) => {
+            return Err(KafkaError::Config { key: "krafka.kerberos.realm".into(), reason: "give the realm together with krafka.kerberos.kdc".into() })
+        }
+        _ => return Err(KafkaError::Config { key: "krafka.kerberos.kdc".into(), reason: "give the KDC host[:port] list together with krafka.kerberos.realm".into() }),
+    };
+    let bad = |s: &str| s.chars().any(|c| c.is_whitespace() || "{}[]=;#".contains(c));
+    if bad(realm) {
+        return Err(KafkaError::Config { key: "krafka.kerberos.realm".into(), reason: format!("\"{realm}\" is not a realm name") });
+    }
+    let mut kdc_lines = String::new();
+    for k in kdcs.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+        if bad(k) {
+            return Err(KafkaError::Config { key: "krafka.kerberos.kdc".into(), reason: format!("\"{k}\" is not a host[:port]") });
+        }
+        kdc_lines.push_str(&format!("    kdc = {k}\n"));
+    }
+    let conf = format!(
+        "# written by krafka from krafka.kerberos.realm / krafka.kerberos.kdc\n[libdefaults]\n  default_realm = {realm}\n  dns_lookup_kdc = false\n  dns_lookup_realm = false\n  dns_canonicalize_hostname = false\n  rdns = false\n  udp_preference_limit = 1\n[realms]\n  {realm} = {{\n{kdc_lines}  }}\n"
+    );
+    let dir = std::env::temp_dir().join(format!("krafka-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| KafkaError::Closed(format!("cannot write krb5.conf: {e}")))?;
+    let path = dir.join(format!("krb5-{realm}.conf"));
+    std::fs::write(&path, conf).map_err(|e| KafkaError::Closed(format!("cannot write krb5.conf: {e}")))?;
+    std::env::set_var("KRB5_CONFIG", &path);
     Ok(())
 }
 
@@ -514,12 +550,72 @@ unsafe extern "C" fn on_destroy(
     rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
 }
 
-/// When a client reports an authentication failure, the login's own
-/// diagnosis (which step failed, and the fix) is more useful than
-/// librdkafka's generic SASL message.
-pub fn diagnose(principal: Option<&str>, keytab: Option<&str>) -> Option<KafkaError> {
-    find_login(principal?, keytab?)?.last_error()
+/// Who a GSSAPI client logs in as, for diagnosing its failures.
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    /// `sasl.kerberos.principal`.
+    pub principal: Option<String>,
+    /// `sasl.kerberos.keytab`.
+    pub keytab: Option<String>,
+    /// `sasl.kerberos.service.name` (librdkafka's default is "kafka").
+    pub service: String,
+}
+
+impl Identity {
+    /// The Kerberos identity of a config, if it uses GSSAPI.
+    pub fn of(cc: &ClientConfig) -> Option<Identity> {
+        uses_gssapi(cc).then(|| Identity {
+            principal: cc.get("sasl.kerberos.principal").map(str::to_string),
+            keytab: cc.get("sasl.kerberos.keytab").map(str::to_string),
+            service: cc.get("sasl.kerberos.service.name").unwrap_or("kafka").to_string(),
+        })
+    }
+}
+
+/// Turns a client's authentication failure into an actionable Kerberos
+/// error: the in-process login's own diagnosis when it failed, otherwise the
+/// cause read from the GSS-API message librdkafka passes on.
+pub fn explain_auth_failure(id: &Identity, reason: &str) -> Option<KafkaError> {
+    if let (Some(p), Some(k)) = (&id.principal, &id.keytab) {
+        if let Some(e) = find_login(p, k).and_then(|l| l.last_error()) {
+            return Some(e);
+        }
+    }
+    let principal = id.principal.as_deref().unwrap_or("");
+    let keytab = id.keytab.as_deref().unwrap_or("");
+    let r = reason.to_ascii_lowercase();
+    let service = format!("{}/<broker host>", id.service);
+    let (cause, fix) = if r.contains("server") && r.contains("not found in kerberos database") {
+        ("SERVICE_UNKNOWN", format!("the KDC has no service principal {service}: check sasl.kerberos.service.name (\"{}\") and that bootstrap.servers uses the broker's canonical host name", id.service))
+    } else if r.contains("no kerberos credentials") || r.contains("no credentials cache") || r.contains("credentials cache file") || r.contains("no credentials were supplied") || r.contains("matching credential not found") {
+        ("NO_CREDENTIALS", "no Kerberos credentials: set sasl.kerberos.keytab and sasl.kerberos.principal, or run kinit (and set KRB5CCNAME) before starting".to_string())
+    } else if r.contains("clock skew") {
+        ("CLOCK_SKEW", "this host's clock differs from the KDC's too much: sync the clock (NTP)".to_string())
+    } else if r.contains("expired") {
+        ("EXPIRED", "the Kerberos ticket has expired: use a keytab (krafka renews it) or run kinit again".to_string())
+    } else if r.contains("cannot contact any kdc") {
+        ("KDC_UNREACHABLE", "no KDC answered: check krb5.conf's kdc entries and the network".to_string())
+    } else if r.contains("cannot find kdc for realm") || r.contains("realm not local") {
+        ("UNKNOWN_REALM", "krb5.conf has no entry for the realm: set KRB5_CONFIG or krafka.kerberos.realm/kdc".to_string())
+    } else if r.contains("gssapi") || r.contains("kerberos") {
+        ("FAILED", "see the message; KRB5_TRACE=/dev/stderr traces every krb5 step".to_string())
+    } else {
+        return None;
+    };
+    let _ = (principal, keytab);
+    Some(KafkaError::Kerberos { cause: cause.into(), step: "broker SASL/GSSAPI handshake".into(), message: reason.to_string(), fix })
 }
 
 #[allow(dead_code)]
 const _: c_int = ffi::_UNUSED;
+
+/// Replaces a client's authentication error with the Kerberos diagnosis when
+/// there is one; other errors pass through unchanged.
+pub fn refine(err: KafkaError, id: Option<&Identity>) -> KafkaError {
+    let (Some(id), KafkaError::Kafka { code, message, .. }) = (id, &err) else { return err };
+    let auth = matches!(code, rdkafka::types::RDKafkaErrorCode::Authentication) || message.contains("SASL");
+    if !auth {
+        return err;
+    }
+    explain_auth_failure(id, message).unwrap_or(err)
+}

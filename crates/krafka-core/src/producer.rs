@@ -19,6 +19,7 @@ use rdkafka::ClientContext;
 use crate::config::{ClientKind, Config};
 use crate::error::{KafkaError, Result};
 use crate::consumer::Consumer;
+use crate::kerberos::Identity;
 use crate::record::{ProduceRecord, TopicPartitionOffset};
 
 /// The outcome of one produced record, tagged with the caller's id.
@@ -63,7 +64,7 @@ impl ProducerContext for Context {
 /// as events arrive (rdkafka's `poll` would sleep out its whole timeout),
 /// turns every delivery report that is ready into one batch, and hands it to
 /// the sink. Runs until stopped *and* nothing is left in flight.
-fn serve_events(producer: &BaseProducer<Context>, sink: &dyn DeliverySink, stop: &AtomicBool) {
+fn serve_events(producer: &BaseProducer<Context>, sink: &dyn DeliverySink, stop: &AtomicBool, id: Option<&Identity>) {
     use rdkafka::bindings as rd;
     let rk = producer.client().native_ptr();
     // SAFETY: rk is valid while `producer` lives; the queue reference is released below.
@@ -90,7 +91,7 @@ fn serve_events(producer: &BaseProducer<Context>, sink: &dyn DeliverySink, stop:
                             *message = reason.trim().to_string();
                             *fatal = rd::rd_kafka_event_error_is_fatal(ev) != 0;
                         }
-                        sink.error(e);
+                        sink.error(crate::kerberos::refine(e, id));
                     }
                     _ => {}
                 }
@@ -145,6 +146,7 @@ impl Producer {
     /// Creates a producer; config errors name the key at fault.
     pub fn new(config: &Config, sink: Arc<dyn DeliverySink>) -> Result<Self> {
         let cc = config.build(ClientKind::Producer)?;
+        let id = Identity::of(&cc);
         let inner: Arc<BaseProducer<Context>> = Arc::new(
             cc.create_with_context(Context).map_err(|e| KafkaError::from_rdkafka(e, "creating producer"))?,
         );
@@ -153,7 +155,7 @@ impl Producer {
             let (inner, stop) = (inner.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("krafka-delivery".into())
-                .spawn(move || serve_events(&inner, &*sink, &stop))
+                .spawn(move || serve_events(&inner, &*sink, &stop, id.as_ref()))
                 .map_err(|e| KafkaError::Closed(format!("cannot start delivery thread: {e}")))?
         };
         Ok(Producer { inner, stop, poller: Mutex::new(Some(poller)), closed: AtomicBool::new(false) })
