@@ -107,6 +107,12 @@ export declare class NativeProducer {
 export declare function builtinFeatures(): Array<string>
 
 /**
+ * Walks the Kerberos chain for a GSSAPI config (krb5 config and realm, KDC,
+ * keytab, TGT, service ticket, clock skew, broker handshake); off the event loop.
+ */
+export declare function checkKerberosNative(config: Record<string, string | number | boolean>): Promise<Array<KerberosCheckStep>>
+
+/**
  * A group event for krafka.js: a rebalance (`seq` > 0, answer with
  * `rebalanceDone(seq)`) or a client error (`seq` = 0, no answer).
  */
@@ -141,6 +147,20 @@ export interface DeliveryFailure {
   index: number
   /** Encoded error (see krafka.js `decodeError`). */
   error: string
+}
+
+/** One step of `checkKerberos`. */
+export interface KerberosCheckStep {
+  /** What was checked. */
+  step: string
+  /** Whether it passed. */
+  ok: boolean
+  /** What was found. */
+  detail: string
+  /** What to do about a failure. */
+  fix?: string
+  /** `ERR__KRB5_*` code of a failure. */
+  code?: string
 }
 
 /** The version of the librdkafka linked into this addon, e.g. `"2.12.1"`. */

@@ -840,4 +840,5 @@ module.exports.NativeAdmin = nativeBinding.NativeAdmin
 module.exports.NativeConsumer = nativeBinding.NativeConsumer
 module.exports.NativeProducer = nativeBinding.NativeProducer
 module.exports.builtinFeatures = nativeBinding.builtinFeatures
+module.exports.checkKerberosNative = nativeBinding.checkKerberosNative
 module.exports.librdkafkaVersion = nativeBinding.librdkafkaVersion

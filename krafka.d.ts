@@ -187,3 +187,24 @@ export type MockCluster = NativeMockCluster
 export declare const features: string[]
 /** Version of the librdkafka inside the addon. */
 export declare const librdkafkaVersion: string
+
+/** One step of `checkKerberos`. */
+export interface KerberosCheckStep {
+  step: string
+  ok: boolean
+  detail: string
+  /** What to do when the step failed. */
+  fix?: string | null
+  /** `ERR__KRB5_*` code of a failure. */
+  code?: string | null
+}
+
+/**
+ * Walks the Kerberos chain for a GSSAPI config: krb5 config and realm, KDC
+ * reachable, keytab (key versions, enctypes), TGT, service ticket, clock skew,
+ * and the broker's SASL handshake. Stops at the first failing step.
+ */
+export declare function checkKerberos(config: Config): Promise<{ ok: boolean; steps: KerberosCheckStep[] }>
+
+/** Parses Java-style `client.properties` text (e.g. to reuse a Java client's config). */
+export declare function parseProperties(text: string): Record<string, string>

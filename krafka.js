@@ -623,11 +623,37 @@ class Admin {
   async close() {}
 }
 
+/**
+ * Walks the Kerberos chain for a GSSAPI config and reports every step with
+ * pass/fail and a fix: krb5 config and realm, KDC reachable, keytab (key
+ * versions and enctypes), TGT, service ticket, clock skew, broker handshake.
+ */
+async function checkKerberos(config) {
+  checkConfig(config)
+  const steps = await callAsync(call(() => native.checkKerberosNative(config)))
+  return { ok: steps.length === 7 && steps.every((s) => s.ok), steps }
+}
+
+/** Reads Java-style `client.properties` text into a config object. */
+function parseProperties(text) {
+  const out = {}
+  const lines = text.replace(/\\\r?\n\s*/g, '').split(/\r?\n/)
+  for (const raw of lines) {
+    const line = raw.trim()
+    if (!line || line.startsWith('#') || line.startsWith('!')) continue
+    const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line)
+    if (m) out[m[1]] = m[2]
+  }
+  return out
+}
+
 const features = native.builtinFeatures()
 const librdkafkaVersion = native.librdkafkaVersion()
 const MockCluster = native.MockCluster
 
 module.exports = {
+  checkKerberos,
+  parseProperties,
   Producer,
   Consumer,
   Admin,

@@ -114,3 +114,54 @@ test('diagnostics: unknown service principal (wrong sasl.kerberos.service.name)'
   const r = krbClient({ ...gssapi('client'), 'sasl.kerberos.service.name': 'kafkaa' }, unique('t'))
   assertKrbError(r, 'ERR__KRB5_SERVICE_UNKNOWN', /kafkaa/)
 })
+
+test('checkKerberos walks all 7 steps and passes on a healthy setup', async () => {
+  process.env.KRB5_CONFIG = env.krb5Conf
+  const { checkKerberos } = require('..')
+  const r = await checkKerberos(gssapi('client'))
+  assert.deepEqual(r.steps.map((s) => s.step), [
+    'krb5 config and realm',
+    'KDC reachable',
+    'keytab',
+    'TGT obtained',
+    'service ticket',
+    'clock skew',
+    'broker SASL handshake',
+  ])
+  assert.ok(r.ok, JSON.stringify(r.steps))
+  assert.match(r.steps[2].detail, /kvno \d+ aes256-cts/)
+})
+
+test('krafka doctor: a Java client.properties (sasl.jaas.config) passes; a wrong service name fails at the service ticket with a fix', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'krafka-doctor-'))
+  const props = join(dir, 'client.properties')
+  const c = env.principals.client
+  writeFileSync(
+    props,
+    [
+      '# a Java client config, reused as is',
+      `bootstrap.servers=${env.bootstrap.gssapi}`,
+      'security.protocol=SASL_PLAINTEXT',
+      'sasl.mechanism=GSSAPI',
+      'sasl.kerberos.service.name=kafka',
+      `sasl.jaas.config=com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true keyTab="${c.keytab}" principal="${c.principal}";`,
+      '',
+    ].join('\n')
+  )
+  const cli = join(__dirname, '..', 'bin', 'krafka.js')
+  const run = (extra) => {
+    try {
+      return { code: 0, out: execFileSync(process.execPath, [cli, 'doctor', '--config', props, ...extra], { env: { ...process.env, KRB5_CONFIG: env.krb5Conf }, encoding: 'utf8', timeout: 30000 }) }
+    } catch (e) {
+      return { code: e.status, out: e.stdout }
+    }
+  }
+  const good = run([])
+  assert.equal(good.code, 0, good.out)
+  assert.equal((good.out.match(/^✔/gm) || []).length, 7, good.out)
+  const bad = run(['--set', 'sasl.kerberos.service.name=kafkax'])
+  assert.equal(bad.code, 1, bad.out)
+  assert.match(bad.out, /✘ 5\. service ticket/)
+  assert.match(bad.out, /ERR__KRB5_SERVICE_UNKNOWN/)
+  assert.match(bad.out, /fix: .*sasl\.kerberos\.service\.name/)
+})

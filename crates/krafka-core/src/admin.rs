@@ -86,3 +86,37 @@ fn per_topic(res: Vec<std::result::Result<String, (String, RDKafkaErrorCode)>>, 
     }
     Ok(())
 }
+
+/// Captures the first client-level error of a probe connection.
+struct ProbeContext {
+    first_error: std::sync::Mutex<Option<KafkaError>>,
+    identity: Option<crate::kerberos::Identity>,
+}
+
+impl rdkafka::ClientContext for ProbeContext {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        let mut e = KafkaError::from_rdkafka(error, "connect");
+        if let KafkaError::Kafka { message, .. } = &mut e {
+            *message = reason.to_string();
+        }
+        if let Ok(mut f) = self.first_error.lock() {
+            f.get_or_insert(crate::kerberos::refine(e, self.identity.as_ref()));
+        }
+    }
+}
+
+/// Connects and fetches metadata once: proves bootstrap, TLS and SASL work.
+/// On failure returns the most specific error seen (e.g. `ERR__KRB5_*`). Blocking.
+pub fn probe(config: &Config, timeout: Duration) -> Result<()> {
+    let cc = config.build(ClientKind::Admin)?;
+    let ctx = ProbeContext { first_error: std::sync::Mutex::new(None), identity: crate::kerberos::Identity::of(&cc) };
+    let client: AdminClient<ProbeContext> =
+        cc.create_with_context(ctx).map_err(|e| KafkaError::from_rdkafka(e, "creating probe client"))?;
+    let res = client.inner().fetch_metadata(None, timeout);
+    let seen = client.inner().context().first_error.lock().ok().and_then(|mut f| f.take());
+    match (res, seen) {
+        (Ok(_), _) => Ok(()),
+        (Err(_), Some(e)) => Err(e),
+        (Err(e), None) => Err(KafkaError::from_rdkafka(e, "metadata request")),
+    }
+}

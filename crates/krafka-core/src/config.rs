@@ -29,6 +29,7 @@ pub const KRAFKA_KEYS: &[&str] = &["krafka.kerberos.realm", "krafka.kerberos.kdc
 /// Keys whose values are secrets: never echoed in errors or logs.
 const SECRET_KEYS: &[&str] = &[
     "sasl.password",
+    "sasl.jaas.config",
     "sasl.oauthbearer.client.secret",
     "sasl.oauthbearer.config",
     "ssl.key.password",
@@ -99,6 +100,18 @@ impl Config {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// This config with Java's `sasl.jaas.config` translated into librdkafka
+    /// keys (keys set explicitly win).
+    pub fn resolved(&self) -> Result<Config> {
+        let mut c = self.clone();
+        if let Some(j) = self.get("sasl.jaas.config") {
+            for (k, v) in translate_jaas(j)? {
+                c.entries.entry(k.to_string()).or_insert(v);
+            }
+        }
+        Ok(c)
+    }
+
     /// Builds the librdkafka config for `kind`: krafka's defaults, Kerberos
     /// setup, and a full validation of every key and value.
     pub fn build(&self, kind: ClientKind) -> Result<ClientConfig> {
@@ -109,6 +122,15 @@ impl Config {
         for (k, v) in &self.entries {
             if k.trim().is_empty() {
                 return Err(KafkaError::Config { key: k.clone(), reason: "empty key".into() });
+            }
+            if k == "sasl.jaas.config" {
+                // Java's JAAS line, translated so a client.properties can be reused.
+                for (jk, jv) in translate_jaas(v)? {
+                    if !self.entries.contains_key(jk) {
+                        cc.set(jk, jv);
+                    }
+                }
+                continue;
             }
             if k.starts_with("krafka.") {
                 // krafka's own keys are handled here, never passed to librdkafka.
@@ -129,8 +151,63 @@ impl Config {
     }
 }
 
+/// Translates Java's `sasl.jaas.config` into librdkafka keys: Krb5LoginModule
+/// (keyTab, principal), PlainLoginModule and ScramLoginModule (username,
+/// password). The value may hold a password, so errors never echo it.
+fn translate_jaas(jaas: &str) -> Result<Vec<(&'static str, String)>> {
+    let err = |reason: &str| KafkaError::Config { key: "sasl.jaas.config".into(), reason: reason.into() };
+    let body = jaas.trim().trim_end_matches(';');
+    let mut parts = body.splitn(3, char::is_whitespace);
+    let module = parts.next().unwrap_or("");
+    let _flag = parts.next();
+    let mut opts = std::collections::HashMap::new();
+    let mut rest = parts.next().unwrap_or("").trim();
+    while !rest.is_empty() {
+        let Some((k, after)) = rest.split_once('=') else { return Err(err("expected key=value options after the login module")) };
+        let after = after.trim_start();
+        let (v, tail) = if let Some(q) = after.strip_prefix('"') {
+            let end = q.find('"').ok_or_else(|| err("unterminated quoted value"))?;
+            (&q[..end], &q[end + 1..])
+        } else {
+            after.split_once(char::is_whitespace).unwrap_or((after, ""))
+        };
+        opts.insert(k.trim().to_string(), v.to_string());
+        rest = tail.trim();
+    }
+    let get = |k: &str| opts.get(k).cloned();
+    match module.rsplit('.').next().unwrap_or("") {
+        "Krb5LoginModule" => {
+            let mut out = vec![("sasl.mechanisms", "GSSAPI".to_string())];
+            if let Some(kt) = get("keyTab") {
+                out.push(("sasl.kerberos.keytab", kt));
+            }
+            if let Some(p) = get("principal") {
+                out.push(("sasl.kerberos.principal", p));
+            }
+            Ok(out)
+        }
+        "PlainLoginModule" | "ScramLoginModule" => {
+            let user = get("username").ok_or_else(|| err("the login module needs username=\"...\""))?;
+            let pass = get("password").ok_or_else(|| err("the login module needs password=\"...\""))?;
+            Ok(vec![("sasl.username", user), ("sasl.password", pass)])
+        }
+        other => Err(err(&format!("login module \"{other}\" is not supported (Krb5LoginModule, PlainLoginModule, ScramLoginModule are)"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn jaas_krb5_and_plain_translate() {
+        let k = super::translate_jaas(r#"com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true keyTab="/k/a.keytab" principal="a@R";"#).unwrap();
+        assert!(k.contains(&("sasl.kerberos.keytab", "/k/a.keytab".into())));
+        assert!(k.contains(&("sasl.kerberos.principal", "a@R".into())));
+        let p = super::translate_jaas(r#"org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="s3cret";"#).unwrap();
+        assert!(p.contains(&("sasl.password", "s3cret".into())));
+        let e = super::translate_jaas(r#"x.Foo required password="s3cret";"#).unwrap_err();
+        assert!(!e.to_string().contains("s3cret"));
+    }
+
     use super::*;
 
     #[test]

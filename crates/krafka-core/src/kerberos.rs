@@ -380,6 +380,8 @@ pub(crate) fn prepare(user: &Config, cc: &mut ClientConfig) -> Result<()> {
         return Ok(());
     }
     configure_realm(user)?;
+    // Read from the built config: it includes keys translated from sasl.jaas.config.
+    let user = cc.clone();
     let user_runs_kinit = user.get("sasl.kerberos.kinit.cmd").is_some()
         || user.get("sasl.kerberos.min.time.before.relogin").is_some_and(|v| v != "0");
     if !user_runs_kinit {
@@ -618,4 +620,278 @@ pub fn refine(err: KafkaError, id: Option<&Identity>) -> KafkaError {
         return err;
     }
     explain_auth_failure(id, message).unwrap_or(err)
+}
+
+/// Extra krb5 entry points used only by the doctor.
+#[allow(non_camel_case_types)]
+mod doctor_ffi {
+    use super::ffi::*;
+    use std::ffi::{c_char, c_uint, c_void};
+
+    #[repr(C)]
+    pub struct krb5_keytab_entry {
+        pub magic: i32,
+        pub principal: krb5_principal,
+        pub timestamp: i32,
+        pub vno: c_uint,
+        pub key: krb5_keyblock,
+    }
+
+    extern "C" {
+        pub fn krb5_kt_start_seq_get(ctx: krb5_context, kt: krb5_keytab, cursor: *mut *mut c_void) -> krb5_error_code;
+        pub fn krb5_kt_next_entry(ctx: krb5_context, kt: krb5_keytab, e: *mut krb5_keytab_entry, cursor: *mut *mut c_void) -> krb5_error_code;
+        pub fn krb5_kt_end_seq_get(ctx: krb5_context, kt: krb5_keytab, cursor: *mut *mut c_void) -> krb5_error_code;
+        pub fn krb5_free_keytab_entry_contents(ctx: krb5_context, e: *mut krb5_keytab_entry) -> krb5_error_code;
+        pub fn krb5_unparse_name(ctx: krb5_context, p: krb5_principal, out: *mut *mut c_char) -> krb5_error_code;
+        pub fn krb5_free_unparsed_name(ctx: krb5_context, s: *mut c_char);
+        pub fn krb5_enctype_to_name(enctype: i32, shortest: c_uint, buf: *mut c_char, buflen: usize) -> krb5_error_code;
+        pub fn krb5_get_credentials(ctx: krb5_context, options: i32, cc: krb5_ccache, in_creds: *mut krb5_creds, out: *mut *mut krb5_creds) -> krb5_error_code;
+        pub fn krb5_free_creds(ctx: krb5_context, c: *mut krb5_creds);
+        pub fn krb5_cc_get_principal(ctx: krb5_context, cc: krb5_ccache, p: *mut krb5_principal) -> krb5_error_code;
+        pub fn krb5_cc_destroy(ctx: krb5_context, cc: krb5_ccache) -> krb5_error_code;
+    }
+}
+
+/// One step of [`check`]: what was checked, whether it passed, and the fix.
+#[derive(Debug, Clone)]
+pub struct CheckStep {
+    /// Short name, e.g. "KDC reachable".
+    pub step: String,
+    /// Whether it passed.
+    pub ok: bool,
+    /// What was found.
+    pub detail: String,
+    /// What to do when it failed.
+    pub fix: Option<String>,
+    /// The `ERR__KRB5_*` code of a failure.
+    pub code: Option<String>,
+}
+
+fn pass(step: &str, detail: String) -> CheckStep {
+    CheckStep { step: step.into(), ok: true, detail, fix: None, code: None }
+}
+
+fn failed(step: &str, e: KafkaError) -> CheckStep {
+    let code = Some(e.code());
+    match e {
+        KafkaError::Kerberos { message, fix, .. } => CheckStep { step: step.into(), ok: false, detail: message, fix: Some(fix), code },
+        other => CheckStep { step: step.into(), ok: false, detail: other.to_string(), fix: None, code },
+    }
+}
+
+fn krb_err(ctx: ffi::krb5_context, code: i32) -> String {
+    // SAFETY: see Login::login_once.
+    unsafe {
+        let m = ffi::krb5_get_error_message(ctx, code);
+        let s = CStr::from_ptr(m).to_string_lossy().into_owned();
+        ffi::krb5_free_error_message(ctx, m);
+        s
+    }
+}
+
+/// The KDCs krb5.conf lists for `realm` (a small reader: `kdc = host[:port]` lines in the realm's block).
+fn kdcs_of(conf_text: &str, realm: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_realm = false;
+    for line in conf_text.lines().map(str::trim) {
+        if line.starts_with(&format!("{realm} ")) || line.starts_with(&format!("{realm}=")) {
+            in_realm = line.contains('{');
+        } else if in_realm && line.starts_with('}') {
+            in_realm = false;
+        } else if in_realm {
+            if let Some(v) = line.strip_prefix("kdc").map(str::trim).and_then(|r| r.strip_prefix('=')) {
+                out.push(v.trim().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Walks the Kerberos chain for a GSSAPI config and reports every step:
+/// krb5 config and realm, KDC reachable, keytab, TGT, service ticket, clock
+/// skew, broker handshake. Blocking (network); call from a worker thread.
+pub fn check(user: &Config, broker_check: impl FnOnce(&Config) -> Result<()>) -> Vec<CheckStep> {
+    let mut steps = Vec::new();
+    let resolved = match user.resolved() {
+        Ok(c) => c,
+        Err(e) => {
+            steps.push(failed("krb5 config and realm", e));
+            return steps;
+        }
+    };
+    let user = &resolved;
+    if let Err(e) = configure_realm(user) {
+        steps.push(failed("krb5 config and realm", e));
+        return steps;
+    }
+    let principal = user.get("sasl.kerberos.principal").unwrap_or("").to_string();
+    let keytab = user.get("sasl.kerberos.keytab").map(str::to_string);
+    let realm = principal.rsplit_once('@').map(|(_, r)| r.to_string()).unwrap_or_default();
+    let service = user.get("sasl.kerberos.service.name").unwrap_or("kafka").to_string();
+    let host = user
+        .get("bootstrap.servers")
+        .and_then(|b| b.split(',').next())
+        .map(|b| b.trim().rsplit_once(':').map_or(b.trim(), |(h, _)| h).to_string())
+        .unwrap_or_default();
+
+    // 1. krb5 config and realm.
+    let conf_path = std::env::var("KRB5_CONFIG").unwrap_or_else(|_| "/etc/krb5.conf".into());
+    let conf_text = conf_path.split(':').filter_map(|p| std::fs::read_to_string(p).ok()).collect::<Vec<_>>().join("\n");
+    let kdcs = kdcs_of(&conf_text, &realm);
+    if realm.is_empty() {
+        steps.push(failed("krb5 config and realm", KafkaError::Kerberos { cause: "UNKNOWN_REALM".into(), step: "krb5 config".into(), message: "sasl.kerberos.principal has no @REALM".into(), fix: "give the full principal, e.g. svc-orders@CORP.EXAMPLE".into() }));
+        return steps;
+    }
+    if kdcs.is_empty() {
+        steps.push(failed("krb5 config and realm", explain("krb5 config", code::REALM_UNKNOWN, &format!("{conf_path} has no kdc for realm {realm}"), &principal, "")));
+        return steps;
+    }
+    steps.push(pass("krb5 config and realm", format!("{conf_path}: realm {realm}, kdc {}", kdcs.join(", "))));
+
+    // 2. KDC reachable (TCP).
+    let reachable = kdcs.iter().find_map(|k| {
+        let addr = if k.contains(':') { k.clone() } else { format!("{k}:88") };
+        use std::net::ToSocketAddrs;
+        let sa = addr.to_socket_addrs().ok()?.next()?;
+        std::net::TcpStream::connect_timeout(&sa, Duration::from_secs(3)).ok().map(|_| addr)
+    });
+    match reachable {
+        Some(a) => steps.push(pass("KDC reachable", format!("{a} accepts connections"))),
+        None => {
+            steps.push(failed("KDC reachable", explain("KDC contact", code::KDC_UNREACH, &format!("none of {} accepted a TCP connection", kdcs.join(", ")), &principal, "")));
+            return steps;
+        }
+    }
+
+    // SAFETY: all krb5 objects below are created and freed within this function.
+    unsafe {
+        let mut ctx: ffi::krb5_context = std::ptr::null_mut();
+        if ffi::krb5_init_context(&mut ctx) != 0 {
+            return steps;
+        }
+        let cname = CString::new(format!("MEMORY:krafka-doctor-{}", now_secs())).unwrap_or_default();
+        // 3. keytab.
+        let have_creds = match &keytab {
+            None => {
+                steps.push(pass("keytab", "no sasl.kerberos.keytab: the default ticket cache (kinit) is used".into()));
+                false
+            }
+            Some(kt_path) => {
+                let ktname = CString::new(format!("FILE:{kt_path}")).unwrap_or_default();
+                let mut kt: ffi::krb5_keytab = std::ptr::null_mut();
+                let mut entries = Vec::new();
+                if std::fs::File::open(kt_path).is_err() {
+                    steps.push(failed("keytab", explain("keytab check", code::ENOENT, &format!("cannot read {kt_path}"), &principal, kt_path)));
+                    ffi::krb5_free_context(ctx);
+                    return steps;
+                }
+                if ffi::krb5_kt_resolve(ctx, ktname.as_ptr(), &mut kt) == 0 {
+                    let mut cursor: *mut c_void = std::ptr::null_mut();
+                    if doctor_ffi::krb5_kt_start_seq_get(ctx, kt, &mut cursor) == 0 {
+                        let mut e: doctor_ffi::krb5_keytab_entry = std::mem::zeroed();
+                        while doctor_ffi::krb5_kt_next_entry(ctx, kt, &mut e, &mut cursor) == 0 {
+                            let mut name: *mut c_char = std::ptr::null_mut();
+                            doctor_ffi::krb5_unparse_name(ctx, e.principal, &mut name);
+                            let mut buf = [0 as c_char; 64];
+                            doctor_ffi::krb5_enctype_to_name(e.key.enctype, 1, buf.as_mut_ptr(), buf.len());
+                            entries.push((CStr::from_ptr(name).to_string_lossy().into_owned(), e.vno, CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned()));
+                            doctor_ffi::krb5_free_unparsed_name(ctx, name);
+                            doctor_ffi::krb5_free_keytab_entry_contents(ctx, &mut e);
+                        }
+                        doctor_ffi::krb5_kt_end_seq_get(ctx, kt, &mut cursor);
+                    }
+                    ffi::krb5_kt_close(ctx, kt);
+                }
+                let mine: Vec<String> = entries.iter().filter(|(p, _, _)| *p == principal).map(|(_, v, e)| format!("kvno {v} {e}")).collect();
+                if mine.is_empty() {
+                    let others: Vec<&str> = entries.iter().map(|(p, _, _)| p.as_str()).collect();
+                    steps.push(failed("keytab", explain("keytab check", code::KT_NOTFOUND, &format!("{kt_path} holds {others:?}, not {principal}"), &principal, kt_path)));
+                    ffi::krb5_free_context(ctx);
+                    return steps;
+                }
+                steps.push(pass("keytab", format!("{kt_path}: {principal}: {}", mine.join(", "))));
+                // 4. TGT.
+                let probe = Login { principal: principal.clone(), keytab: kt_path.clone(), ccache: cname.clone(), status: Mutex::new(Status::Pending), changed: Condvar::new() };
+                match probe.login_once() {
+                    Ok(end) => {
+                        steps.push(pass("TGT obtained", format!("valid for {} s", end - now_secs())));
+                        true
+                    }
+                    Err(e) => {
+                        steps.push(failed("TGT obtained", e));
+                        ffi::krb5_free_context(ctx);
+                        return steps;
+                    }
+                }
+            }
+        };
+        // 5. service ticket, and 6. clock skew (the KDC's authtime against ours).
+        let mut cc: ffi::krb5_ccache = std::ptr::null_mut();
+        let rc = if have_creds { ffi::krb5_cc_resolve(ctx, cname.as_ptr(), &mut cc) } else { krb5_cc_default(ctx, &mut cc) };
+        if rc != 0 {
+            steps.push(failed("service ticket", explain("ticket cache", rc, &krb_err(ctx, rc), &principal, "")));
+            ffi::krb5_free_context(ctx);
+            return steps;
+        }
+        let sname = CString::new(format!("{service}/{host}@{realm}")).unwrap_or_default();
+        let mut in_creds: ffi::krb5_creds = std::mem::zeroed();
+        let mut out: *mut ffi::krb5_creds = std::ptr::null_mut();
+        let mut rc = doctor_ffi::krb5_cc_get_principal(ctx, cc, &mut in_creds.client);
+        if rc == 0 {
+            rc = ffi::krb5_parse_name(ctx, sname.as_ptr(), &mut in_creds.server);
+        }
+        if rc == 0 {
+            rc = doctor_ffi::krb5_get_credentials(ctx, 0, cc, &mut in_creds, &mut out);
+        }
+        let service_ok = rc == 0;
+        if service_ok {
+            let skew = i64::from((*out).times.authtime) - now_secs();
+            steps.push(pass("service ticket", format!("{} obtained", sname.to_string_lossy())));
+            if skew.abs() > 300 {
+                steps.push(failed("clock skew", explain("clock check", code::SKEW, &format!("the KDC's clock is {skew} s off ours"), &principal, "")));
+            } else {
+                steps.push(pass("clock skew", format!("{skew} s against the KDC (limit 300 s)")));
+            }
+            doctor_ffi::krb5_free_creds(ctx, out);
+        } else {
+            let msg = krb_err(ctx, rc);
+            let e = if rc == code::S_PRINCIPAL_UNKNOWN {
+                explain_auth_failure(&Identity { principal: None, keytab: None, service: service.clone() }, &format!("Server {} not found in Kerberos database", sname.to_string_lossy()))
+                    .unwrap_or_else(|| explain("service ticket", rc, &msg, &principal, ""))
+            } else {
+                explain("service ticket", rc, &msg, &principal, "")
+            };
+            steps.push(failed("service ticket", e));
+        }
+        if !in_creds.client.is_null() {
+            ffi::krb5_free_principal(ctx, in_creds.client);
+        }
+        if !in_creds.server.is_null() {
+            ffi::krb5_free_principal(ctx, in_creds.server);
+        }
+        if have_creds {
+            doctor_ffi::krb5_cc_destroy(ctx, cc);
+        } else {
+            ffi::krb5_cc_close(ctx, cc);
+        }
+        ffi::krb5_free_context(ctx);
+        if !service_ok {
+            return steps;
+        }
+    }
+    // 7. the broker's SASL handshake, with a real client.
+    match broker_check(user) {
+        Ok(()) => steps.push(pass("broker SASL handshake", format!("{} authenticated {principal}", user.get("bootstrap.servers").unwrap_or("")))),
+        Err(e) => steps.push(failed("broker SASL handshake", e)),
+    }
+    steps
+}
+
+extern "C" {
+    fn krb5_cc_default(ctx: ffi::krb5_context, cc: *mut ffi::krb5_ccache) -> ffi::krb5_error_code;
+}
+
+/// [`check`] with the real broker handshake as its last step.
+pub fn check_all(user: &Config) -> Vec<CheckStep> {
+    check(user, |c| crate::admin::probe(c, Duration::from_secs(10)))
 }

@@ -68,3 +68,33 @@ impl NativeAdmin {
         Ok(r.into_iter().collect())
     }
 }
+
+/// One step of `checkKerberos`.
+#[napi(object)]
+pub struct KerberosCheckStep {
+    /// What was checked.
+    pub step: String,
+    /// Whether it passed.
+    pub ok: bool,
+    /// What was found.
+    pub detail: String,
+    /// What to do about a failure.
+    pub fix: Option<String>,
+    /// `ERR__KRB5_*` code of a failure.
+    pub code: Option<String>,
+}
+
+/// Walks the Kerberos chain for a GSSAPI config (krb5 config and realm, KDC,
+/// keytab, TGT, service ticket, clock skew, broker handshake); off the event loop.
+#[napi(ts_args_type = "config: Record<string, string | number | boolean>")]
+pub fn check_kerberos_native(config: Object) -> Result<AsyncBlock<Vec<KerberosCheckStep>>> {
+    let cfg = crate::config::from_js(&config)?;
+    AsyncBlockBuilder::new(async move {
+        let steps = tokio::task::spawn_blocking(move || krafka_core::kerberos::check_all(&cfg)).await.map_err(join_error)?;
+        Ok(steps
+            .into_iter()
+            .map(|s| KerberosCheckStep { step: s.step, ok: s.ok, detail: s.detail, fix: s.fix, code: s.code })
+            .collect())
+    })
+    .build(&Env::from_raw(config.value().env))
+}
