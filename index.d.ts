@@ -125,6 +125,8 @@ export interface ConsumerEvent {
   partitions: Array<TopicPartition>
   /** Encoded error (errors only). */
   error?: string
+  /** A librdkafka log line (kind "log" only). */
+  log?: LogEntry
 }
 
 /** Delivery reports that arrived together; arrays are parallel. */
@@ -139,6 +141,8 @@ export interface DeliveryBatch {
   timestamps: Float64Array
   /** Failures, usually empty. */
   failures: Array<DeliveryFailure>
+  /** librdkafka log lines (secrets redacted), usually empty. */
+  logs: Array<LogEntry>
 }
 
 /** A failed delivery inside a [`DeliveryBatch`]. */
@@ -165,6 +169,16 @@ export interface KerberosCheckStep {
 
 /** The version of the librdkafka linked into this addon, e.g. `"2.12.1"`. */
 export declare function librdkafkaVersion(): string
+
+/** One librdkafka log line. */
+export interface LogEntry {
+  /** syslog level: 0 emergency .. 7 debug. */
+  level: number
+  /** librdkafka facility, e.g. "SASL". */
+  facility: string
+  /** The message (secrets redacted). */
+  message: string
+}
 
 /** One header; a null value is allowed. */
 export interface NativeHeader {

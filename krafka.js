@@ -343,7 +343,11 @@ class Producer extends EventEmitter {
   }
 
   #onDelivery(batch) {
-    const { ids, partitions, offsets, timestamps, failures } = batch
+    const { ids, partitions, offsets, timestamps, failures, logs } = batch
+    if (logs.length > 0) {
+      if (this.listenerCount('log') > 0) for (const l of logs) this.emit('log', l)
+      return
+    }
     if (ids.length === 0 && failures.length === 1 && failures[0].index === CLIENT_ERROR) {
       emitClientError(this, failures[0].error)
       return
@@ -556,6 +560,10 @@ class Consumer extends EventEmitter {
   #onEvent(ev) {
     if (ev.kind === 'error') {
       emitClientError(this, ev.error)
+      return
+    }
+    if (ev.kind === 'log') {
+      if (this.listenerCount('log') > 0) this.emit('log', ev.log)
       return
     }
     const parts = ev.partitions

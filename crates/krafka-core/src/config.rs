@@ -43,6 +43,17 @@ pub fn is_secret(key: &str) -> bool {
     SECRET_KEYS.contains(&key) || key.ends_with(".password") || key.ends_with(".secret")
 }
 
+/// Replaces every secret value in `s` with `[redacted]`.
+pub fn redact_secrets(secrets: &[String], s: &str) -> String {
+    let mut out = s.to_string();
+    for v in secrets {
+        if out.contains(v.as_str()) {
+            out = out.replace(v.as_str(), "[redacted]");
+        }
+    }
+    out
+}
+
 /// Removes a secret value from a librdkafka message about `key`.
 pub(crate) fn redact(key: &str, value: &str, message: &str) -> String {
     if is_secret(key) && !value.is_empty() {
@@ -100,6 +111,25 @@ impl Config {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// Every secret value in this config (passwords, JAAS lines and the
+    /// passwords inside them), longest first, for [`redact_secrets`].
+    pub fn secret_values(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (k, v) in &self.entries {
+            if is_secret(k) && !v.is_empty() {
+                out.push(v.clone());
+                if k == "sasl.jaas.config" {
+                    if let Ok(t) = translate_jaas(v) {
+                        out.extend(t.into_iter().filter(|(k, _)| *k == "sasl.password").map(|(_, v)| v));
+                    }
+                }
+            }
+        }
+        out.retain(|v| v.len() >= 3);
+        out.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        out
+    }
+
     /// This config with Java's `sasl.jaas.config` translated into librdkafka
     /// keys (keys set explicitly win).
     pub fn resolved(&self) -> Result<Config> {
@@ -144,6 +174,19 @@ impl Config {
             }
             cc.set(k, v);
         }
+        // rdkafka would cap librdkafka's log level at the Rust `log` crate's;
+        // krafka forwards logs itself (as 'log' events), so follow the config.
+        use rdkafka::config::RDKafkaLogLevel as L;
+        let level = match cc.get("log_level").and_then(|l| l.parse::<i32>().ok()) {
+            Some(l) if l <= 3 => L::Error,
+            Some(4) => L::Warning,
+            Some(5) => L::Notice,
+            Some(6) => L::Info,
+            Some(_) => L::Debug,
+            None if cc.get("debug").is_some_and(|d| !d.is_empty()) => L::Debug,
+            None => L::Warning,
+        };
+        cc.set_log_level(level);
         crate::kerberos::prepare(self, &mut cc)?;
         // Validate now, naming the key, instead of failing later in a background thread.
         cc.create_native_config().map_err(|e| KafkaError::from_rdkafka(e, "config"))?;

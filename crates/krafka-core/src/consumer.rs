@@ -40,22 +40,41 @@ pub trait ConsumerListener: Send + Sync + 'static {
     fn on_rebalance(&self, event: RebalanceEvent, partitions: Vec<TopicPartitionOffset>);
     /// A client-level error (broker down, authentication failed, ...).
     fn on_error(&self, error: KafkaError);
+    /// A librdkafka log line (secrets redacted). Default: ignored.
+    fn on_log(&self, _line: crate::record::LogLine) {}
 }
 
 /// Forwards librdkafka's rebalance and error callbacks to the listener.
 pub struct Context {
     listener: Option<Arc<dyn ConsumerListener>>,
     identity: Option<crate::kerberos::Identity>,
+    secrets: Vec<String>,
 }
 
 impl ClientContext for Context {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        self.forward_log(level, fac, log_message);
+    }
+
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
         if let Some(l) = &self.listener {
             let mut e = KafkaError::from_rdkafka(error, "consumer");
             if let KafkaError::Kafka { message, .. } = &mut e {
-                *message = reason.to_string();
+                *message = crate::config::redact_secrets(&self.secrets, reason);
             }
             l.on_error(crate::kerberos::refine(e, self.identity.as_ref()));
+        }
+    }
+}
+
+impl Context {
+    fn forward_log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, msg: &str) {
+        if let Some(l) = &self.listener {
+            l.on_log(crate::record::LogLine {
+                level: level as i32,
+                facility: fac.to_string(),
+                message: crate::config::redact_secrets(&self.secrets, msg),
+            });
         }
     }
 }
@@ -89,7 +108,11 @@ impl Consumer {
     pub fn new(config: &Config, listener: Option<Arc<dyn ConsumerListener>>) -> Result<Self> {
         let cc = config.build(ClientKind::Consumer)?;
         let inner: BaseConsumer<Context> = cc
-            .create_with_context(Context { listener, identity: crate::kerberos::Identity::of(&cc) })
+            .create_with_context(Context {
+                listener,
+                identity: crate::kerberos::Identity::of(&cc),
+                secrets: config.resolved().map(|c| c.secret_values()).unwrap_or_default(),
+            })
             .map_err(|e| KafkaError::from_rdkafka(e, "creating consumer"))?;
         let has_group = config.get("group.id").is_some_and(|g| !g.is_empty());
         Ok(Consumer { inner, has_group, closed: AtomicBool::new(false), deferred: Mutex::new(None) })

@@ -22,5 +22,5 @@ pub use consumer::{Consumer, ConsumerListener, RebalanceEvent};
 pub use error::{KafkaError, Result};
 pub use mock::EmbeddedCluster;
 pub use producer::{DeliveryReport, DeliverySink, Producer};
-pub use record::{Header, Message, ProduceRecord, TopicPartitionOffset};
+pub use record::{Header, LogLine, Message, ProduceRecord, TopicPartitionOffset};
 pub use version::{builtin_features, librdkafka_version};

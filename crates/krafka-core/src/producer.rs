@@ -45,6 +45,8 @@ pub trait DeliverySink: Send + Sync + 'static {
     fn deliver(&self, reports: Vec<DeliveryReport>);
     /// A client-level error (broker down, authentication failed, ...). Default: ignored.
     fn error(&self, _error: KafkaError) {}
+    /// A librdkafka log line (secrets redacted). Default: ignored.
+    fn log(&self, _line: crate::record::LogLine) {}
 }
 
 /// librdkafka context. Delivery reports never reach `delivery()` in normal
@@ -64,7 +66,7 @@ impl ProducerContext for Context {
 /// as events arrive (rdkafka's `poll` would sleep out its whole timeout),
 /// turns every delivery report that is ready into one batch, and hands it to
 /// the sink. Runs until stopped *and* nothing is left in flight.
-fn serve_events(producer: &BaseProducer<Context>, sink: &dyn DeliverySink, stop: &AtomicBool, id: Option<&Identity>) {
+fn serve_events(producer: &BaseProducer<Context>, sink: &dyn DeliverySink, stop: &AtomicBool, id: Option<&Identity>, secrets: &[String]) {
     use rdkafka::bindings as rd;
     let rk = producer.client().native_ptr();
     // SAFETY: rk is valid while `producer` lives; the queue reference is released below.
@@ -91,7 +93,21 @@ fn serve_events(producer: &BaseProducer<Context>, sink: &dyn DeliverySink, stop:
                             *message = reason.trim().to_string();
                             *fatal = rd::rd_kafka_event_error_is_fatal(ev) != 0;
                         }
+                        if let KafkaError::Kafka { message, .. } = &mut e {
+                            *message = crate::config::redact_secrets(secrets, message);
+                        }
                         sink.error(crate::kerberos::refine(e, id));
+                    }
+                    rd::RD_KAFKA_EVENT_LOG => {
+                        let (mut fac, mut msg, mut level) = (std::ptr::null(), std::ptr::null(), 0);
+                        if rd::rd_kafka_event_log(ev, &mut fac, &mut msg, &mut level) == 0 && !msg.is_null() {
+                            let text = std::ffi::CStr::from_ptr(msg).to_string_lossy();
+                            sink.log(crate::record::LogLine {
+                                level,
+                                facility: if fac.is_null() { String::new() } else { std::ffi::CStr::from_ptr(fac).to_string_lossy().into_owned() },
+                                message: crate::config::redact_secrets(secrets, &text),
+                            });
+                        }
                     }
                     _ => {}
                 }
@@ -147,6 +163,7 @@ impl Producer {
     pub fn new(config: &Config, sink: Arc<dyn DeliverySink>) -> Result<Self> {
         let cc = config.build(ClientKind::Producer)?;
         let id = Identity::of(&cc);
+        let secrets = config.resolved().map(|c| c.secret_values()).unwrap_or_default();
         let inner: Arc<BaseProducer<Context>> = Arc::new(
             cc.create_with_context(Context).map_err(|e| KafkaError::from_rdkafka(e, "creating producer"))?,
         );
@@ -155,7 +172,7 @@ impl Producer {
             let (inner, stop) = (inner.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("krafka-delivery".into())
-                .spawn(move || serve_events(&inner, &*sink, &stop, id.as_ref()))
+                .spawn(move || serve_events(&inner, &*sink, &stop, id.as_ref(), &secrets))
                 .map_err(|e| KafkaError::Closed(format!("cannot start delivery thread: {e}")))?
         };
         Ok(Producer { inner, stop, poller: Mutex::new(Some(poller)), closed: AtomicBool::new(false) })

@@ -48,6 +48,17 @@ pub struct Message {
     pub timestamp: Option<i64>,
 }
 
+/// One librdkafka log line (secrets already redacted).
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    /// syslog level: 0 emergency .. 7 debug.
+    pub level: i32,
+    /// librdkafka's facility, e.g. "SASL".
+    pub facility: String,
+    /// The message.
+    pub message: String,
+}
+
 /// A topic partition with an offset (for commits, seeks and lag queries).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicPartitionOffset {

@@ -31,6 +31,8 @@ pub struct ConsumerEvent {
     pub partitions: Vec<TopicPartition>,
     /// Encoded error (errors only).
     pub error: Option<String>,
+    /// A librdkafka log line (kind "log" only).
+    pub log: Option<crate::producer::LogEntry>,
 }
 
 type EventFn = ThreadsafeFunction<ConsumerEvent, (), ConsumerEvent, Status, false, true>;
@@ -73,6 +75,7 @@ impl ConsumerListener for JsListener {
             kind: kind.into(),
             partitions: partitions.into_iter().map(Into::into).collect(),
             error: None,
+            log: None,
         };
         if self.tsfn.call(ev, ThreadsafeFunctionCallMode::Blocking) != Status::Ok {
             return; // Node is shutting down: nobody will answer.
@@ -92,7 +95,13 @@ impl ConsumerListener for JsListener {
     }
 
     fn on_error(&self, error: KafkaError) {
-        let ev = ConsumerEvent { seq: 0.0, kind: "error".into(), partitions: Vec::new(), error: Some(encode(&error)) };
+        let ev = ConsumerEvent { seq: 0.0, kind: "error".into(), partitions: Vec::new(), error: Some(encode(&error)), log: None };
+        self.tsfn.call(ev, ThreadsafeFunctionCallMode::NonBlocking);
+    }
+
+    fn on_log(&self, line: krafka_core::LogLine) {
+        let log = crate::producer::LogEntry { level: line.level, facility: line.facility, message: line.message };
+        let ev = ConsumerEvent { seq: 0.0, kind: "log".into(), partitions: Vec::new(), error: None, log: Some(log) };
         self.tsfn.call(ev, ThreadsafeFunctionCallMode::NonBlocking);
     }
 }

@@ -63,6 +63,30 @@ pub struct DeliveryBatch {
     pub timestamps: Float64Array,
     /// Failures, usually empty.
     pub failures: Vec<DeliveryFailure>,
+    /// librdkafka log lines (secrets redacted), usually empty.
+    pub logs: Vec<LogEntry>,
+}
+
+/// One librdkafka log line.
+#[napi(object)]
+pub struct LogEntry {
+    /// syslog level: 0 emergency .. 7 debug.
+    pub level: i32,
+    /// librdkafka facility, e.g. "SASL".
+    pub facility: String,
+    /// The message (secrets redacted).
+    pub message: String,
+}
+
+fn empty_batch() -> DeliveryBatch {
+    DeliveryBatch {
+        ids: Float64Array::new(Vec::new()),
+        partitions: Int32Array::new(Vec::new()),
+        offsets: Float64Array::new(Vec::new()),
+        timestamps: Float64Array::new(Vec::new()),
+        failures: Vec::new(),
+        logs: Vec::new(),
+    }
 }
 
 type DeliveryFn = ThreadsafeFunction<DeliveryBatch, (), DeliveryBatch, Status, false, true>;
@@ -90,18 +114,21 @@ impl DeliverySink for JsSink {
             offsets: Float64Array::new(offs),
             timestamps: Float64Array::new(ts),
             failures,
+            logs: Vec::new(),
         };
         // Blocking mode: a report is never dropped, even when JS is busy.
         self.0.call(batch, ThreadsafeFunctionCallMode::Blocking);
     }
 
     fn error(&self, error: krafka_core::KafkaError) {
+        let batch = DeliveryBatch { failures: vec![DeliveryFailure { index: u32::MAX, error: encode(&error) }], ..empty_batch() };
+        self.0.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
+    }
+
+    fn log(&self, line: krafka_core::LogLine) {
         let batch = DeliveryBatch {
-            ids: Float64Array::new(Vec::new()),
-            partitions: Int32Array::new(Vec::new()),
-            offsets: Float64Array::new(Vec::new()),
-            timestamps: Float64Array::new(Vec::new()),
-            failures: vec![DeliveryFailure { index: u32::MAX, error: encode(&error) }],
+            logs: vec![LogEntry { level: line.level, facility: line.facility, message: line.message }],
+            ..empty_batch()
         };
         self.0.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
     }
