@@ -21,6 +21,9 @@ step "type-check the examples (tsc --strict)"
 node scripts/extract-readme-examples.js
 npx tsc -p examples/tsconfig.json
 
+step "lint the GitHub Actions workflows (scripts/actionlint.sh)"
+bash scripts/actionlint.sh
+
 step "bring up Kafka + KDC (npm run env:up)"
 keep=${KRAFKA_KEEP_ENV:-}
 if [ -z "$keep" ]; then trap 'bash scripts/env-down.sh || true' EXIT; fi
