@@ -12,6 +12,8 @@
 #   KRAFKA_REALM [KRAFKA.TEST]          KRAFKA_KDC_PORT [38088]
 #   KRAFKA_PLAINTEXT_PORT [39092]       KRAFKA_GSSAPI_PORT [39093]
 #   KRAFKA_CONTROLLER_PORT [39094]      KAFKA_VERSION [4.3.1]
+#   KRAFKA_SASL_SSL_PORT [39095]        KRAFKA_SCRAM_PORT [39096]
+#   KRAFKA_MTLS_PORT [39097]
 #   KRAFKA_M2 [Maven default ~/.m2/repository]
 #   KRAFKA_ENV_DIR [<repo>/test-env]
 
@@ -23,11 +25,22 @@ KDC_PORT=${KRAFKA_KDC_PORT:-38088}
 PLAINTEXT_PORT=${KRAFKA_PLAINTEXT_PORT:-39092}
 GSSAPI_PORT=${KRAFKA_GSSAPI_PORT:-39093}
 CONTROLLER_PORT=${KRAFKA_CONTROLLER_PORT:-39094}
+SASL_SSL_PORT=${KRAFKA_SASL_SSL_PORT:-39095}
+SCRAM_PORT=${KRAFKA_SCRAM_PORT:-39096}
+MTLS_PORT=${KRAFKA_MTLS_PORT:-39097}
 KAFKA_VERSION=${KAFKA_VERSION:-4.3.1}
 SERVICE_NAME=kafka
 # The broker's service principal host must equal the host it advertises on
 # the GSSAPI listener (clients build kafka/<advertised host>).
 GSSAPI_HOST=localhost
+# Host the TLS listeners advertise; the broker certificate's SAN covers it
+# (and 127.0.0.1), so clients can verify the hostname.
+TLS_HOST=localhost
+# SCRAM user created on the broker (its password lives in env.json).
+SCRAM_USER=scramuser
+# Subject of the mTLS client certificate; with the default
+# ssl.principal.mapping.rules the broker sees User:CN=krafka-mtls-client.
+MTLS_CLIENT_CN=krafka-mtls-client
 
 KDC_DIR=$ENV_DIR/kdc
 KDC_CONF=$KDC_DIR/kdc.conf
@@ -37,6 +50,7 @@ LOG_DIR=$ENV_DIR/logs
 RUN_DIR=$ENV_DIR/run
 KAFKA_CONF_DIR=$ENV_DIR/kafka
 KAFKA_DATA_DIR=$ENV_DIR/kafka-data
+TLS_DIR=$ENV_DIR/tls
 SERVER_PROPERTIES=$KAFKA_CONF_DIR/server.properties
 ENV_JSON=$ENV_DIR/env.json
 KDC_PID_FILE=$RUN_DIR/kdc.pid

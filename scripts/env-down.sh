@@ -3,7 +3,8 @@
 # (SIGTERM, up to 60 s for a clean shutdown, then SIGKILL) and the KDC.
 # Harmless when nothing runs.
 #
-# By default test-env/ is kept (KDC database, keytabs, Kafka data, logs), so
+# By default test-env/ is kept (KDC database, keytabs, TLS certificates,
+# Kafka data with its SCRAM credentials and ACLs, logs), so
 # the next env-up.sh is a quick restart. KRAFKA_ENV_CLEAN=1 (or --clean)
 # also deletes test-env/ entirely. The cached Kafka classpath and ~/.m2 are
 # never touched.

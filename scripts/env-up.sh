@@ -3,10 +3,22 @@
 #   * an MIT Kerberos KDC (Debian packages) for realm $KRAFKA_REALM
 #     [KRAFKA.TEST] on 127.0.0.1:$KRAFKA_KDC_PORT [38088], with principals
 #     and keytabs for the broker and the test clients;
+#   * a throwaway TLS CA with a broker certificate (CN/SAN localhost, SAN
+#     IP 127.0.0.1) and an mTLS client certificate, PEM, in test-env/tls/;
 #   * a single-node Apache Kafka (KRaft, combined broker+controller) from
-#     Maven Central, with PLAINTEXT on 127.0.0.1:39092 and SASL_PLAINTEXT/
-#     GSSAPI on 127.0.0.1:39093 advertised as localhost:39093;
-# then writes test-env/env.json with the connection facts.
+#     Maven Central, with these listeners (ports: scripts/env-common.sh):
+#       plaintext  127.0.0.1:39092  PLAINTEXT (User:ANONYMOUS)
+#       gssapi     localhost:39093  SASL_PLAINTEXT, GSSAPI
+#       sasl_ssl   localhost:39095  SASL_SSL, GSSAPI
+#       scram      127.0.0.1:39096  SASL_PLAINTEXT, SCRAM-SHA-256/512, user
+#                                   scramuser (password in env.json)
+#       mtls       localhost:39097  SSL, client certificate required
+#                                   (User:CN=krafka-mtls-client)
+#     and the StandardAuthorizer (ACLs; a resource without ACLs is open to
+#     all; User:ANONYMOUS and User:kafka are super users), denials logged to
+#     test-env/logs/kafka-authorizer.log;
+# then writes test-env/env.json with the connection facts, and Java client
+# property files for each listener to test-env/kafka/client-*.properties.
 #
 # Idempotent: on a running environment it re-verifies readiness, rewrites
 # env.json and exits 0 (a service whose generated config changed is
@@ -25,8 +37,12 @@
 # KRAFKA_KAFKA_HEAP [-Xmx768m -Xms256m]; KRAFKA_KAFKA_JVM_OPTS (extra JVM
 # flags); KRAFKA_KAFKA_SECURITY_DEBUG=1 (SASL/Kerberos debug logging in the
 # broker log, plus -Dsun.security.krb5.debug=true in kafka.out);
+# KRAFKA_KAFKA_AUTHORIZER_LOG=DEBUG (also log *allowed* operations, with
+# the principal, in kafka-authorizer.log; verbose: every request);
 # KRAFKA_ENV_VERIFY=full|basic [full on a broker start, basic otherwise]:
-# full also lists topics over the GSSAPI listener with the client keytab.
+# basic checks every listener's port (and the TLS handshake and certificate
+# of the TLS listeners, with openssl); full also lists topics with the Java
+# tools over the gssapi, sasl_ssl, scram and mtls listeners.
 # Ports and versions: see scripts/env-common.sh.
 set -euo pipefail
 
@@ -55,6 +71,7 @@ ensure_packages() {
     [ -n "$(find_bin kinit)" ] || need+=(krb5-user)
   fi
   [ -n "$(java_bin)" ] || need+=(openjdk-17-jre-headless)
+  [ -n "$(find_bin openssl)" ] || need+=(openssl)
   [ -n "$(find_bin mvn)" ] || need+=(maven)
   [ ${#need[@]} -eq 0 ] && return 0
 
@@ -98,14 +115,15 @@ KADMIN_LOCAL=$(find_bin kadmin.local)
 KINIT=$(find_bin kinit)
 JAVA=$(java_bin)
 MVN=$(find_bin mvn)
-for b in KRB5KDC KDB5_UTIL KADMIN_LOCAL KINIT JAVA MVN; do
+OPENSSL=$(find_bin openssl)
+for b in KRB5KDC KDB5_UTIL KADMIN_LOCAL KINIT JAVA MVN OPENSSL; do
   [ -n "${!b}" ] || die "$b not found after install"
 done
 JAVA_HOME_REAL=${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$JAVA")")")}
 java_major=$("$JAVA" -version 2>&1 | sed -n '1s/.*version "\([0-9]*\).*/\1/p')
 [ "${java_major:-0}" -ge 17 ] || die "Kafka $KAFKA_VERSION needs Java 17+, $JAVA is ${java_major:-unknown}"
 
-mkdir -p "$ENV_DIR" "$KDC_DIR" "$KEYTAB_DIR" "$LOG_DIR" "$RUN_DIR" "$KAFKA_CONF_DIR" "$CACHE_DIR"
+mkdir -p "$ENV_DIR" "$KDC_DIR" "$KEYTAB_DIR" "$LOG_DIR" "$RUN_DIR" "$KAFKA_CONF_DIR" "$CACHE_DIR" "$TLS_DIR"
 chmod 700 "$KDC_DIR" "$KEYTAB_DIR"
 
 # One env-up/env-down at a time. (fd 9 is closed in the daemons started
@@ -131,6 +149,21 @@ json_str() {
 }
 
 random_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+
+# write_secret_if_changed FILE CONTENT: the same, mode 600.
+write_secret_if_changed() {
+  if [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; then chmod 600 "$1"; return 1; fi
+  (umask 077; printf '%s\n' "$2" > "$1.tmp")
+  mv "$1.tmp" "$1"
+  return 0
+}
+
+# json_field OBJECT FIELD: a string field of a one-line object in the previous
+# env.json (how passwords survive re-runs: env.json is their only home).
+json_field() {
+  [ -f "$ENV_JSON" ] || return 0
+  sed -n "s/.*\"$1\": *{.*\"$2\": *\"\([^\"]*\)\".*/\1/p" "$ENV_JSON" | head -n1
+}
 
 # --------------------------------------------------------------- Kerberos --
 export KRB5_CONFIG=$KRB5_CONF
@@ -214,10 +247,7 @@ existing=$("$KADMIN_LOCAL" -r "$REALM" -q listprincs 2>>"$LOG_DIR/kadmin.log" </
 has_princ() { grep -qxF "$1@$REALM" <<<"$existing"; }
 
 # Existing pwuser password, from the previous env.json (its only home).
-PW=""
-if [ -f "$ENV_JSON" ]; then
-  PW=$(sed -n 's/.*"pwuser": *{.*"password": *"\([^"]*\)".*/\1/p' "$ENV_JSON" | head -n1)
-fi
+PW=$(json_field pwuser password)
 
 # name keytab-file extra-addprinc-options
 KEYTAB_PRINCS=(
@@ -320,30 +350,152 @@ if ! cp_valid; then
 fi
 grep -q "kafka_2.13-$KAFKA_VERSION.jar" "$CP_FILE" || die "$CP_FILE lacks kafka_2.13-$KAFKA_VERSION.jar"
 
+# -------------------------------------------------------------------- TLS --
+# A throwaway CA and two leaf certificates, PEM, in test-env/tls/:
+#   ca.pem ca-key.pem          the CA (clients trust ca.pem)
+#   broker.pem broker-key.pem  server certificate CN=localhost, SAN DNS:localhost,
+#                              IP:127.0.0.1, IP:::1 / its unencrypted PKCS#8 key
+#   client.pem client-key.pem  mTLS client certificate CN=krafka-mtls-client / key
+#   client-key-encrypted.pem   the client key encrypted with key.password
+#   broker-keystore.pem        encrypted key + certificate chain, one file each,
+#   client-keystore.pem        for Java's file-based PEM keystore (Kafka insists
+#                              on ssl.key.password for those: encrypted keys only)
+#   key.password               the password of the encrypted keys
+# Made once and kept; remade (and the broker restarted) when a file is missing,
+# the spec below changes, or a certificate expires within 30 days.
+tls_spec="v1 rsa:2048 ca='krafka test CA' server=$TLS_HOST,127.0.0.1,::1 client=$MTLS_CLIENT_CN"
+TLS_FILES=(ca.pem ca-key.pem broker.pem broker-key.pem broker-keystore.pem
+  client.pem client-key.pem client-key-encrypted.pem client-keystore.pem key.password)
+tls_current() {
+  local f
+  [ "$(cat "$TLS_DIR/spec" 2>/dev/null)" = "$tls_spec" ] || return 1
+  for f in "${TLS_FILES[@]}"; do [ -s "$TLS_DIR/$f" ] || return 1; done
+  for f in ca.pem broker.pem client.pem; do
+    "$OPENSSL" x509 -checkend $((30 * 86400)) -noout -in "$TLS_DIR/$f" >/dev/null 2>&1 || return 1
+  done
+}
+make_tls() {
+  local g f
+  g=$(mktemp -d "$TLS_DIR/.gen.XXXXXX")
+  cat > "$g/openssl.cnf" <<EOF
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = unused
+[ca_ext]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:$TLS_HOST, IP:127.0.0.1, IP:::1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[client_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+EOF
+  ossl() {
+    "$OPENSSL" "$@" >>"$LOG_DIR/tls.log" 2>&1 </dev/null \
+      || { tail -n 20 "$LOG_DIR/tls.log" >&2; die "openssl $1 failed"; }
+  }
+  newkey() { ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$g/$1"; }
+  sign() { # name subject extensions days
+    ossl req -new -config "$g/openssl.cnf" -key "$g/$1-key.pem" -subj "$2" -out "$g/$1.csr"
+    ossl x509 -req -in "$g/$1.csr" -CA "$g/ca.pem" -CAkey "$g/ca-key.pem" \
+      -set_serial "0x$(random_hex 16)" -days "$4" -sha256 \
+      -extfile "$g/openssl.cnf" -extensions "$3" -out "$g/$1.pem"
+  }
+  newkey ca-key.pem
+  ossl req -new -x509 -config "$g/openssl.cnf" -extensions ca_ext -key "$g/ca-key.pem" \
+    -subj "/CN=krafka test CA" -days 3650 -sha256 -out "$g/ca.pem"
+  newkey broker-key.pem
+  sign broker "/CN=$TLS_HOST" server_ext 825
+  newkey client-key.pem
+  sign client "/CN=$MTLS_CLIENT_CN" client_ext 825
+  random_hex 16 > "$g/key.password"
+  # Java (17) cannot read openssl 3's default PBES2/AES encryption of PKCS#8
+  # keys ("PBES2 SecretKeyFactory not available"); PBE-SHA1-3DES it can.
+  for f in broker client; do
+    ossl pkcs8 -topk8 -v1 PBE-SHA1-3DES -in "$g/$f-key.pem" \
+      -passout "file:$g/key.password" -out "$g/$f-key-encrypted.pem"
+    cat "$g/$f-key-encrypted.pem" "$g/$f.pem" "$g/ca.pem" > "$g/$f-keystore.pem"
+  done
+  ossl verify -CAfile "$g/ca.pem" "$g/broker.pem" "$g/client.pem"
+  chmod 600 "$g"/*key*.pem "$g/key.password"
+  for f in "${TLS_FILES[@]}"; do mv -f "$g/$f" "$TLS_DIR/$f"; done
+  printf '%s\n' "$tls_spec" > "$TLS_DIR/spec"
+  rm -rf "$g"
+}
+rm -rf "$TLS_DIR"/.gen.* 2>/dev/null || true
+if ! tls_current; then
+  log "generating the test CA and TLS certificates in $TLS_DIR"
+  make_tls
+fi
+TLS_KEY_PASSWORD=$(cat "$TLS_DIR/key.password")
+
 # --------------------------------------------------------------- Kafka -----
-# Listeners, built in one place. Each: NAME|PROTOCOL|BIND_HOST|ADVERTISED_HOST|PORT.
-# To add one (SASL_SSL, SCRAM, mTLS, ...): append an entry here and its
-# per-listener settings in listener_config below. Listener names double as
-# the listener.name.<lowercase name>. config prefix.
+# Listeners, built in one place. Each:
+#   NAME|PROTOCOL|BIND_HOST|ADVERTISED_HOST|PORT|ENV_KEY
+# ENV_KEY names it under "bootstrap" in env.json (none: not for clients).
+# To add one: append an entry here and its per-listener settings in
+# listener_config below. Listener names double as the
+# listener.name.<lowercase name>. config prefix.
 LISTENERS=(
-  "PLAINTEXT|PLAINTEXT|127.0.0.1|127.0.0.1|$PLAINTEXT_PORT"
-  "SASL_PLAINTEXT|SASL_PLAINTEXT|127.0.0.1|$GSSAPI_HOST|$GSSAPI_PORT"
-  "CONTROLLER|PLAINTEXT|127.0.0.1|127.0.0.1|$CONTROLLER_PORT"
+  "PLAINTEXT|PLAINTEXT|127.0.0.1|127.0.0.1|$PLAINTEXT_PORT|plaintext"
+  "SASL_PLAINTEXT|SASL_PLAINTEXT|127.0.0.1|$GSSAPI_HOST|$GSSAPI_PORT|gssapi"
+  "SASL_SSL|SASL_SSL|127.0.0.1|$GSSAPI_HOST|$SASL_SSL_PORT|sasl_ssl"
+  "SCRAM|SASL_PLAINTEXT|127.0.0.1|127.0.0.1|$SCRAM_PORT|scram"
+  "MTLS|SSL|127.0.0.1|$TLS_HOST|$MTLS_PORT|mtls"
+  "CONTROLLER|PLAINTEXT|127.0.0.1|127.0.0.1|$CONTROLLER_PORT|"
 )
+
+broker_gssapi_jaas="com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true keyTab=\"$KEYTAB_DIR/kafka.keytab\" principal=\"$SERVICE_NAME/$GSSAPI_HOST@$REALM\";"
+broker_keystore() { # PREFIX -> the broker certificate as a PEM keystore
+  printf '%s\n' \
+    "$1.ssl.keystore.type=PEM" \
+    "$1.ssl.keystore.location=$TLS_DIR/broker-keystore.pem" \
+    "$1.ssl.key.password=$TLS_KEY_PASSWORD"
+}
 
 listener_config() { # NAME -> extra server.properties lines for that listener
   case $1 in
     SASL_PLAINTEXT)
       printf '%s\n' \
         "listener.name.sasl_plaintext.sasl.enabled.mechanisms=GSSAPI" \
-        "listener.name.sasl_plaintext.gssapi.sasl.jaas.config=com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true keyTab=\"$KEYTAB_DIR/kafka.keytab\" principal=\"$SERVICE_NAME/$GSSAPI_HOST@$REALM\";"
+        "listener.name.sasl_plaintext.gssapi.sasl.jaas.config=$broker_gssapi_jaas"
+      ;;
+    SASL_SSL)
+      printf '%s\n' \
+        "listener.name.sasl_ssl.sasl.enabled.mechanisms=GSSAPI" \
+        "listener.name.sasl_ssl.gssapi.sasl.jaas.config=$broker_gssapi_jaas"
+      broker_keystore listener.name.sasl_ssl
+      ;;
+    SCRAM)
+      printf '%s\n' \
+        "listener.name.scram.sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512" \
+        "listener.name.scram.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;" \
+        "listener.name.scram.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+      ;;
+    MTLS)
+      broker_keystore listener.name.mtls
+      printf '%s\n' \
+        "listener.name.mtls.ssl.truststore.type=PEM" \
+        "listener.name.mtls.ssl.truststore.location=$TLS_DIR/ca.pem" \
+        "listener.name.mtls.ssl.client.auth=required"
       ;;
   esac
 }
 
 l_listeners=() l_adv=() l_map=() l_extra=""
 for entry in "${LISTENERS[@]}"; do
-  IFS='|' read -r name proto bind adv port <<<"$entry"
+  IFS='|' read -r name proto bind adv port key <<<"$entry"
   l_listeners+=("$name://$bind:$port")
   l_adv+=("$name://$adv:$port")
   l_map+=("$name:$proto")
@@ -366,6 +518,17 @@ listener.security.protocol.map=$(join "${l_map[@]}")
 sasl.enabled.mechanisms=GSSAPI
 sasl.kerberos.service.name=$SERVICE_NAME
 ${l_extra}
+# Authorization, so tests can prove from the broker's side which principal a
+# client authenticated as (ACLs; denials in kafka-authorizer.log). A resource
+# without ACLs stays open to everyone. Super users: User:ANONYMOUS is every
+# PLAINTEXT client *and* the broker itself on the inter-broker (PLAINTEXT) and
+# controller (CONTROLLER, PLAINTEXT) listeners; User:kafka is the broker's own
+# Kerberos principal $SERVICE_NAME/$GSSAPI_HOST@$REALM after the default
+# sasl.kerberos.principal.to.local.rules.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=true
+super.users=User:ANONYMOUS;User:$SERVICE_NAME
+
 # Storage
 log.dirs=$KAFKA_DATA_DIR
 
@@ -398,12 +561,18 @@ KAFKA_JVM=(${KRAFKA_KAFKA_HEAP:--Xmx768m -Xms256m}
 if [ "${KRAFKA_KAFKA_SECURITY_DEBUG:-0}" = 1 ]; then
   KAFKA_JVM+=(-Dkrafka.security.level=DEBUG -Dsun.security.krb5.debug=true)
 fi
+case ${KRAFKA_KAFKA_AUTHORIZER_LOG:-INFO} in
+  INFO) ;;
+  DEBUG|TRACE) KAFKA_JVM+=("-Dkrafka.authorizer.level=$KRAFKA_KAFKA_AUTHORIZER_LOG") ;;
+  *) die "KRAFKA_KAFKA_AUTHORIZER_LOG must be INFO, DEBUG or TRACE" ;;
+esac
 # shellcheck disable=SC2206
 KAFKA_JVM+=(${KRAFKA_KAFKA_JVM_OPTS:-})
 
 write_if_changed "$SERVER_PROPERTIES" "$server_properties_text" || true
 # A running broker is restarted if anything it was started with changed.
-kafka_fingerprint=$( { cat "$SERVER_PROPERTIES" "$KRB5_CONF" "$CP_FILE" "$SCRIPT_DIR/kafka/log4j2.xml"
+kafka_fingerprint=$( { cat "$SERVER_PROPERTIES" "$KRB5_CONF" "$CP_FILE" "$SCRIPT_DIR/kafka/log4j2.xml" \
+    "$TLS_DIR/broker-keystore.pem" "$TLS_DIR/ca.pem"
   printf '%s\n' "${KAFKA_JVM[@]}"; } | sha256sum | cut -c1-64)
 
 client_gssapi_properties="# Java client settings for the GSSAPI listener (localhost:$GSSAPI_PORT)
@@ -413,6 +582,46 @@ sasl.mechanism=GSSAPI
 sasl.kerberos.service.name=$SERVICE_NAME
 sasl.jaas.config=com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true keyTab=\"$KEYTAB_DIR/client.keytab\" principal=\"krafka-client@$REALM\";"
 write_if_changed "$KAFKA_CONF_DIR/client-gssapi.properties" "$client_gssapi_properties" || true
+
+# The same for the other listeners (and GSSAPI as alice / bob). The files
+# holding a password are mode 600; env.json is the source of truth.
+SCRAM_PW=$(json_field scram password)
+[ -n "$SCRAM_PW" ] || SCRAM_PW=$(random_hex 12)
+gssapi_client_jaas() { # principal keytab
+  printf 'sasl.jaas.config=com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true keyTab="%s" principal="%s";' "$2" "$1"
+}
+for who in alice bob; do
+  write_if_changed "$KAFKA_CONF_DIR/client-gssapi-$who.properties" "# Java client settings for the GSSAPI listener ($GSSAPI_HOST:$GSSAPI_PORT)
+# as $who@$REALM; run the JVM with -Djava.security.krb5.conf=$KRB5_CONF
+security.protocol=SASL_PLAINTEXT
+sasl.mechanism=GSSAPI
+sasl.kerberos.service.name=$SERVICE_NAME
+$(gssapi_client_jaas "$who@$REALM" "$KEYTAB_DIR/$who.keytab")" || true
+done
+write_if_changed "$KAFKA_CONF_DIR/client-sasl-ssl.properties" "# Java client settings for the SASL_SSL/GSSAPI listener ($GSSAPI_HOST:$SASL_SSL_PORT)
+# as krafka-client@$REALM; run the JVM with -Djava.security.krb5.conf=$KRB5_CONF
+security.protocol=SASL_SSL
+sasl.mechanism=GSSAPI
+sasl.kerberos.service.name=$SERVICE_NAME
+$(gssapi_client_jaas "krafka-client@$REALM" "$KEYTAB_DIR/client.keytab")
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.pem" || true
+for mech in 512 256; do
+  f=client-scram.properties
+  [ $mech = 512 ] || f=client-scram-sha$mech.properties
+  write_secret_if_changed "$KAFKA_CONF_DIR/$f" "# Java client settings for the SCRAM listener (127.0.0.1:$SCRAM_PORT) as $SCRAM_USER
+security.protocol=SASL_PLAINTEXT
+sasl.mechanism=SCRAM-SHA-$mech
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"$SCRAM_USER\" password=\"$SCRAM_PW\";" || true
+done
+write_secret_if_changed "$KAFKA_CONF_DIR/client-mtls.properties" "# Java client settings for the mTLS listener ($TLS_HOST:$MTLS_PORT); the broker
+# sees User:CN=$MTLS_CLIENT_CN
+security.protocol=SSL
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.pem
+ssl.keystore.type=PEM
+ssl.keystore.location=$TLS_DIR/client-keystore.pem
+ssl.key.password=$TLS_KEY_PASSWORD" || true
 
 kafka_state=running
 pid=$(kafka_pid)
@@ -472,18 +681,90 @@ while [ "$(now_ms)" -lt "$deadline" ]; do
   sleep 0.5
 done
 [ $ready -eq 1 ] || kafka_fail "Kafka did not answer metadata on 127.0.0.1:$PLAINTEXT_PORT within ${TIMEOUT}s ($(tail -n 3 "$RUN_DIR/ready.out" 2>/dev/null | tr '\n' ' '))"
-port_open 127.0.0.1 "$GSSAPI_PORT" || kafka_fail "GSSAPI listener 127.0.0.1:$GSSAPI_PORT is not open"
+for entry in "${LISTENERS[@]}"; do
+  IFS='|' read -r name proto bind adv port key <<<"$entry"
+  port_open "$bind" "$port" || kafka_fail "$name listener $bind:$port is not open"
+done
+
+# TLS listeners: a real handshake (openssl, ~20 ms), verifying the chain
+# against ca.pem and the advertised host name; mTLS with the client cert,
+# over TLS 1.2, where the broker accepts or rejects the client certificate
+# inside the handshake (TLS 1.3 clients only learn of a rejection later).
+tls_check() { # port [openssl options]
+  local port=$1; shift
+  timeout 10 "$OPENSSL" s_client -connect "127.0.0.1:$port" -servername "$TLS_HOST" \
+    -verify_hostname "$TLS_HOST" -verify_return_error -CAfile "$TLS_DIR/ca.pem" "$@" \
+    </dev/null >"$RUN_DIR/ready-tls-$port.out" 2>&1 \
+    || { tail -n 15 "$RUN_DIR/ready-tls-$port.out" >&2; kafka_fail "TLS handshake with 127.0.0.1:$port failed"; }
+}
+tls_check "$SASL_SSL_PORT"
+tls_check "$MTLS_PORT" -tls1_2 -cert "$TLS_DIR/client.pem" -key "$TLS_DIR/client-key.pem"
+
+# The SCRAM user: (re)created with kafka-configs over PLAINTEXT (idempotent
+# upsert) when the broker's cluster or the password is new to this stamp.
+cluster_id=$(sed -n 's/^cluster\.id=//p' "$KAFKA_DATA_DIR/meta.properties" 2>/dev/null || true)
+scram_stamp=$(printf '%s\n' "$cluster_id" "$SCRAM_USER" "$SCRAM_PW" | sha256sum | cut -c1-64)
+scram_set=0
+if [ "$(cat "$RUN_DIR/scram.stamp" 2>/dev/null || true)" != "$scram_stamp" ]; then
+  # Through a file, not argv: the password stays out of ps and logs (in an
+  # --add-config-file the brackets of the command-line syntax must go). One
+  # mechanism per call: a KRaft controller refuses two changes of one user in
+  # one request ("A user credential cannot be altered twice in the same
+  # request"). The two calls run in parallel.
+  scram_pids=()
+  for mech in 256 512; do
+    (umask 077; printf 'SCRAM-SHA-%s=iterations=4096,password=%s\n' "$mech" "$SCRAM_PW" > "$ccdir/scram-$mech.properties")
+    timeout 60 "$SCRIPT_DIR/kafka-tool.sh" configs --bootstrap-server "127.0.0.1:$PLAINTEXT_PORT" --alter \
+      --entity-type users --entity-name "$SCRAM_USER" --add-config-file "$ccdir/scram-$mech.properties" \
+      >"$RUN_DIR/scram-$mech.out" 2>&1 </dev/null &
+    scram_pids+=($!)
+  done
+  for i in 0 1; do
+    wait "${scram_pids[$i]}" || { cat "$RUN_DIR"/scram-*.out >&2; kafka_fail "could not create SCRAM user $SCRAM_USER"; }
+  done
+  rm -f "$ccdir"/scram-*.properties
+  printf '%s\n' "$scram_stamp" > "$RUN_DIR/scram.stamp"
+  scram_set=1
+  log "SCRAM user $SCRAM_USER set (SCRAM-SHA-256, SCRAM-SHA-512)"
+fi
 
 verify=${KRAFKA_ENV_VERIFY:-}
-[ -n "$verify" ] || { [ $kafka_state = started ] && verify=full || verify=basic; }
+[ -n "$verify" ] || { [ $kafka_state = started ] || [ $scram_set = 1 ] && verify=full || verify=basic; }
 if [ "$verify" = full ]; then
-  # A real SASL/GSSAPI handshake with the client keytab, end to end.
-  timeout 60 "$SCRIPT_DIR/kafka-tool.sh" topics --bootstrap-server "$GSSAPI_HOST:$GSSAPI_PORT" \
-    --command-config "$KAFKA_CONF_DIR/client-gssapi.properties" --list \
-    >"$RUN_DIR/ready-gssapi.out" 2>&1 </dev/null \
-    || { cat "$RUN_DIR/ready-gssapi.out" >&2; kafka_fail "GSSAPI metadata request on $GSSAPI_HOST:$GSSAPI_PORT failed"; }
+  # A real metadata request over each authenticated listener, end to end with
+  # the Java client (in parallel: ~2 s of JVM start each).
+  java_check() { # name bootstrap client-config
+    local i
+    for ((i = 0; i < 5; i++)); do
+      timeout 60 "$SCRIPT_DIR/kafka-tool.sh" topics --bootstrap-server "$2" \
+        --command-config "$3" --list >"$RUN_DIR/ready-$1.out" 2>&1 </dev/null && return 0
+      # A just-written SCRAM credential can lag the broker's metadata a little.
+      grep -q 'Authentication failed during authentication due to invalid credentials' \
+        "$RUN_DIR/ready-$1.out" || return 1
+      sleep 1
+    done
+    return 1
+  }
+  checks=("gssapi|$GSSAPI_HOST:$GSSAPI_PORT|client-gssapi.properties"
+    "sasl-ssl|$GSSAPI_HOST:$SASL_SSL_PORT|client-sasl-ssl.properties"
+    "scram|127.0.0.1:$SCRAM_PORT|client-scram.properties"
+    "mtls|$TLS_HOST:$MTLS_PORT|client-mtls.properties")
+  check_pids=()
+  for c in "${checks[@]}"; do
+    IFS='|' read -r name boot conf <<<"$c"
+    java_check "$name" "$boot" "$KAFKA_CONF_DIR/$conf" &
+    check_pids+=($!)
+  done
+  failed=""
+  for i in "${!checks[@]}"; do
+    IFS='|' read -r name boot conf <<<"${checks[$i]}"
+    wait "${check_pids[$i]}" || { cat "$RUN_DIR/ready-$name.out" >&2; failed+=" $name ($boot)"; }
+  done
+  # (A SCRAM user deleted behind our back: the next run sets it again.)
+  case $failed in *scram*) rm -f "$RUN_DIR/scram.stamp" ;; esac
+  [ -z "$failed" ] || kafka_fail "metadata request failed over:$failed"
 fi
-log "Kafka $KAFKA_VERSION $kafka_state (pid $pid): plaintext 127.0.0.1:$PLAINTEXT_PORT, gssapi $GSSAPI_HOST:$GSSAPI_PORT (verified: $verify)"
+log "Kafka $KAFKA_VERSION $kafka_state (pid $pid): plaintext 127.0.0.1:$PLAINTEXT_PORT, gssapi $GSSAPI_HOST:$GSSAPI_PORT, sasl_ssl $GSSAPI_HOST:$SASL_SSL_PORT, scram 127.0.0.1:$SCRAM_PORT, mtls $TLS_HOST:$MTLS_PORT (verified: $verify)"
 
 # ---------------------------------------------------------------- env.json --
 princ_json() { # key principal keytab
@@ -496,8 +777,12 @@ princ_json() { # key principal keytab
   printf '  "krb5Conf": %s,\n' "$(json_str "$KRB5_CONF")"
   printf '  "kdc": %s,\n' "$(json_str "127.0.0.1:$KDC_PORT")"
   printf '  "serviceName": %s,\n' "$(json_str "$SERVICE_NAME")"
-  printf '  "bootstrap": { "plaintext": %s, "gssapi": %s },\n' \
-    "$(json_str "127.0.0.1:$PLAINTEXT_PORT")" "$(json_str "$GSSAPI_HOST:$GSSAPI_PORT")"
+  boot=""
+  for entry in "${LISTENERS[@]}"; do
+    IFS='|' read -r name proto bind adv port key <<<"$entry"
+    [ -n "$key" ] && boot+="${boot:+, }$(json_str "$key"): $(json_str "$adv:$port")"
+  done
+  printf '  "bootstrap": { %s },\n' "$boot"
   printf '  "principals": {\n'
   princ_json client "krafka-client@$REALM" "$KEYTAB_DIR/client.keytab"; printf ',\n'
   princ_json alice "alice@$REALM" "$KEYTAB_DIR/alice.keytab"; printf ',\n'
@@ -512,8 +797,23 @@ princ_json() { # key principal keytab
   else
     printf '  "javaHome": null,\n'
   fi
-  printf '  "logs": { "kafka": %s, "kdc": %s }\n' \
-    "$(json_str "$LOG_DIR/kafka-server.log")" "$(json_str "$LOG_DIR/kdc.log")"
+  printf '  "tls": { "caPem": %s, "clientCertPem": %s, "clientKeyPem": %s, "clientKeyEncryptedPem": %s, "keyPassword": %s, "clientPrincipal": %s },\n' \
+    "$(json_str "$TLS_DIR/ca.pem")" "$(json_str "$TLS_DIR/client.pem")" "$(json_str "$TLS_DIR/client-key.pem")" \
+    "$(json_str "$TLS_DIR/client-key-encrypted.pem")" "$(json_str "$TLS_KEY_PASSWORD")" \
+    "$(json_str "User:CN=$MTLS_CLIENT_CN")"
+  printf '  "scram": { "username": %s, "password": %s, "mechanisms": ["SCRAM-SHA-256", "SCRAM-SHA-512"] },\n' \
+    "$(json_str "$SCRAM_USER")" "$(json_str "$SCRAM_PW")"
+  printf '  "javaClientConfigs": {\n'
+  sep=""
+  for c in gssapi:client-gssapi gssapiAlice:client-gssapi-alice gssapiBob:client-gssapi-bob \
+      sasl_ssl:client-sasl-ssl scram:client-scram scramSha256:client-scram-sha256 mtls:client-mtls; do
+    printf '%s    %s: %s' "$sep" "$(json_str "${c%%:*}")" "$(json_str "$KAFKA_CONF_DIR/${c#*:}.properties")"
+    sep=$',\n'
+  done
+  printf '\n  },\n'
+  printf '  "logs": { "kafka": %s, "kdc": %s, "authorizer": %s }\n' \
+    "$(json_str "$LOG_DIR/kafka-server.log")" "$(json_str "$LOG_DIR/kdc.log")" \
+    "$(json_str "$LOG_DIR/kafka-authorizer.log")"
   printf '}\n'
 } > "$ENV_JSON.tmp"
 chmod 600 "$ENV_JSON.tmp"

@@ -1,0 +1,87 @@
+'use strict'
+// Per-client Kerberos identity proven by the broker's authorizer, and every
+// security mode of the test broker with a produce/consume round trip.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { execFileSync } = require('node:child_process')
+const { join } = require('node:path')
+const { Producer, KafkaError } = require('..')
+const { root, gssapi, createTopic, testEnv, unique } = require('./helpers')
+const { roundtrip, assertRoundtrip } = require('./fixtures/roundtrip')
+
+const env = testEnv()
+process.env.KRB5_CONFIG = env.krb5Conf
+
+function allowOnly(principal, topic) {
+  execFileSync('bash', [join(root, 'scripts', 'kafka-tool.sh'), 'acls', '--bootstrap-server', env.bootstrap.plaintext, '--add',
+    '--allow-principal', `User:${principal}`, '--operation', 'Write', '--operation', 'Describe', '--operation', 'Read', '--topic', topic], { stdio: 'ignore' })
+}
+
+test('two clients in one process with different principals each authenticate as themselves (broker ACLs)', async () => {
+  const [topicA, topicB] = [await createTopic(1, 'acl-alice'), await createTopic(1, 'acl-bob')]
+  allowOnly('alice', topicA)
+  allowOnly('bob', topicB)
+  const alice = new Producer(gssapi('alice', { 'message.timeout.ms': 10000 }))
+  const bob = new Producer(gssapi('bob', { 'message.timeout.ms': 10000 }))
+  const [a, b] = await Promise.all([alice.send({ topic: topicA, value: 'from alice' }), bob.send({ topic: topicB, value: 'from bob' })])
+  assert.equal(a.topic, topicA)
+  assert.equal(b.topic, topicB)
+  const denied = (e) => e instanceof KafkaError && e.code === 'ERR_TOPIC_AUTHORIZATION_FAILED'
+  await Promise.all([
+    assert.rejects(alice.send({ topic: topicB, value: 'alice must not write here' }), denied),
+    assert.rejects(bob.send({ topic: topicA, value: 'bob must not write here' }), denied),
+  ])
+  await Promise.all([alice.close(), bob.close()])
+})
+
+test('SASL_SSL with GSSAPI (TLS and Kerberos together), TLS verification on', async () => {
+  const topic = await createTopic(1, 'sasl-ssl')
+  const cfg = gssapi('client', { 'bootstrap.servers': env.bootstrap.sasl_ssl, 'security.protocol': 'SASL_SSL', 'ssl.ca.location': env.tls.caPem })
+  assertRoundtrip(await roundtrip(cfg, topic), topic)
+})
+
+for (const mech of ['SCRAM-SHA-256', 'SCRAM-SHA-512']) {
+  test(`SASL_PLAINTEXT with ${mech}`, async () => {
+    const topic = await createTopic(1, 'scram')
+    const cfg = {
+      'bootstrap.servers': env.bootstrap.scram,
+      'broker.address.family': 'v4',
+      'security.protocol': 'SASL_PLAINTEXT',
+      'sasl.mechanisms': mech,
+      'sasl.username': env.scram.username,
+      'sasl.password': env.scram.password,
+    }
+    assertRoundtrip(await roundtrip(cfg, topic), topic)
+  })
+}
+
+test('mTLS: client certificate with a passphrase-protected key, TLS verification on', async () => {
+  const topic = await createTopic(1, 'mtls')
+  const cfg = {
+    'bootstrap.servers': env.bootstrap.mtls,
+    'broker.address.family': 'v4',
+    'security.protocol': 'SSL',
+    'ssl.ca.location': env.tls.caPem,
+    'ssl.certificate.location': env.tls.clientCertPem,
+    'ssl.key.location': env.tls.clientKeyEncryptedPem,
+    'ssl.key.password': env.tls.keyPassword,
+  }
+  assertRoundtrip(await roundtrip(cfg, topic), topic)
+})
+
+test('mTLS: a broker certificate from an unknown CA is rejected (verification is on by default)', async () => {
+  const p = new Producer({
+    'bootstrap.servers': env.bootstrap.mtls,
+    'broker.address.family': 'v4',
+    'security.protocol': 'SSL',
+    'ssl.certificate.location': env.tls.clientCertPem,
+    'ssl.key.location': env.tls.clientKeyPem,
+    'message.timeout.ms': 5000,
+  })
+  const err = new Promise((resolve) => p.once('error', resolve))
+  p.send({ topic: unique('never'), value: 'x' }).catch(() => {})
+  const e = await err
+  assert.ok(e instanceof KafkaError)
+  assert.match(e.message, /certificate verify failed|SSL handshake failed/i)
+  await p.close(1000)
+})
