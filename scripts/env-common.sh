@@ -13,7 +13,8 @@
 #   KRAFKA_PLAINTEXT_PORT [39092]       KRAFKA_GSSAPI_PORT [39093]
 #   KRAFKA_CONTROLLER_PORT [39094]      KAFKA_VERSION [4.3.1]
 #   KRAFKA_SASL_SSL_PORT [39095]        KRAFKA_SCRAM_PORT [39096]
-#   KRAFKA_MTLS_PORT [39097]
+#   KRAFKA_MTLS_PORT [39097]           KRAFKA_PLAIN_PORT [39098]
+#   KRAFKA_PLAIN_SSL_PORT [39099]       KRAFKA_OAUTH_PORT [39100]
 #   KRAFKA_M2 [Maven default ~/.m2/repository]
 #   KRAFKA_ENV_DIR [<repo>/test-env]
 
@@ -28,6 +29,9 @@ CONTROLLER_PORT=${KRAFKA_CONTROLLER_PORT:-39094}
 SASL_SSL_PORT=${KRAFKA_SASL_SSL_PORT:-39095}
 SCRAM_PORT=${KRAFKA_SCRAM_PORT:-39096}
 MTLS_PORT=${KRAFKA_MTLS_PORT:-39097}
+PLAIN_PORT=${KRAFKA_PLAIN_PORT:-39098}
+PLAIN_SSL_PORT=${KRAFKA_PLAIN_SSL_PORT:-39099}
+OAUTH_PORT=${KRAFKA_OAUTH_PORT:-39100}
 KAFKA_VERSION=${KAFKA_VERSION:-4.3.1}
 SERVICE_NAME=kafka
 # The broker's service principal host must equal the host it advertises on
@@ -38,6 +42,8 @@ GSSAPI_HOST=localhost
 TLS_HOST=localhost
 # SCRAM user created on the broker (its password lives in env.json).
 SCRAM_USER=scramuser
+# SASL/PLAIN user of the plain and plain_ssl listeners (password in env.json).
+PLAIN_USER=plainuser
 # Subject of the mTLS client certificate; with the default
 # ssl.principal.mapping.rules the broker sees User:CN=krafka-mtls-client.
 MTLS_CLIENT_CN=krafka-mtls-client

@@ -14,6 +14,13 @@
 #                                   scramuser (password in env.json)
 #       mtls       localhost:39097  SSL, client certificate required
 #                                   (User:CN=krafka-mtls-client)
+#       plain      127.0.0.1:39098  SASL_PLAINTEXT, PLAIN, user plainuser
+#                                   (password in env.json)
+#       plain_ssl  localhost:39099  SASL_SSL, PLAIN, user plainuser
+#       oauth      127.0.0.1:39100  SASL_PLAINTEXT, OAUTHBEARER with Kafka's
+#                                   *unsecured* validator (tests only): any
+#                                   unsigned JWT ({"alg":"none"}, claims sub
+#                                   and exp) is accepted, as User:<sub>
 #     and the StandardAuthorizer (ACLs; a resource without ACLs is open to
 #     all; User:ANONYMOUS and User:kafka are super users), denials logged to
 #     test-env/logs/kafka-authorizer.log;
@@ -42,7 +49,8 @@
 # KRAFKA_ENV_VERIFY=full|basic [full on a broker start, basic otherwise]:
 # basic checks every listener's port (and the TLS handshake and certificate
 # of the TLS listeners, with openssl); full also lists topics with the Java
-# tools over the gssapi, sasl_ssl, scram and mtls listeners.
+# tools over the gssapi, sasl_ssl, scram, mtls, plain, plain_ssl and oauth
+# listeners.
 # Ports and versions: see scripts/env-common.sh.
 set -euo pipefail
 
@@ -453,10 +461,34 @@ LISTENERS=(
   "SASL_SSL|SASL_SSL|127.0.0.1|$GSSAPI_HOST|$SASL_SSL_PORT|sasl_ssl"
   "SCRAM|SASL_PLAINTEXT|127.0.0.1|127.0.0.1|$SCRAM_PORT|scram"
   "MTLS|SSL|127.0.0.1|$TLS_HOST|$MTLS_PORT|mtls"
+  "PLAIN|SASL_PLAINTEXT|127.0.0.1|127.0.0.1|$PLAIN_PORT|plain"
+  "PLAIN_SSL|SASL_SSL|127.0.0.1|$TLS_HOST|$PLAIN_SSL_PORT|plain_ssl"
+  "OAUTH|SASL_PLAINTEXT|127.0.0.1|127.0.0.1|$OAUTH_PORT|oauth"
   "CONTROLLER|PLAINTEXT|127.0.0.1|127.0.0.1|$CONTROLLER_PORT|"
 )
 
 broker_gssapi_jaas="com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true keyTab=\"$KEYTAB_DIR/kafka.keytab\" principal=\"$SERVICE_NAME/$GSSAPI_HOST@$REALM\";"
+# SASL/PLAIN: the broker only checks clients against its user_<name>
+# options; it needs no username/password of its own (those are only for a
+# broker that logs in to another broker, i.e. an inter-broker listener,
+# and the inter-broker listener here is PLAINTEXT). The password's only
+# home is env.json (kept across runs).
+PLAIN_PW=$(json_field plain password)
+[ -n "$PLAIN_PW" ] || PLAIN_PW=$(random_hex 12)
+broker_plain_jaas="org.apache.kafka.common.security.plain.PlainLoginModule required user_$PLAIN_USER=\"$PLAIN_PW\";"
+# OAUTHBEARER, *unsecured* (tests only): Kafka's built-in
+# OAuthBearerUnsecuredValidatorCallbackHandler (also the default server
+# callback handler for OAUTHBEARER; named explicitly so a changed default
+# cannot silently swap it) accepts any unsigned JWS: header {"alg":"none"},
+# claims "sub" (string; the principal: User:<sub>) and "exp" (required,
+# seconds since the epoch, must be in the future), "iat" optional (if present
+# not in the future and before exp); no scope is required; clock skew 0 (the
+# unsecuredValidatorAllowableClockSkewMs default). The JAAS line also gives
+# the broker's own login a token (sub=kafka); it is never used, the
+# listener not being inter-broker.
+broker_oauth_jaas="org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub=\"$SERVICE_NAME\";"
+OAUTH_VALIDATOR=org.apache.kafka.common.security.oauthbearer.internals.unsecured.OAuthBearerUnsecuredValidatorCallbackHandler
+
 broker_keystore() { # PREFIX -> the broker certificate as a PEM keystore
   printf '%s\n' \
     "$1.ssl.keystore.type=PEM" \
@@ -489,6 +521,23 @@ listener_config() { # NAME -> extra server.properties lines for that listener
         "listener.name.mtls.ssl.truststore.type=PEM" \
         "listener.name.mtls.ssl.truststore.location=$TLS_DIR/ca.pem" \
         "listener.name.mtls.ssl.client.auth=required"
+      ;;
+    PLAIN)
+      printf '%s\n' \
+        "listener.name.plain.sasl.enabled.mechanisms=PLAIN" \
+        "listener.name.plain.plain.sasl.jaas.config=$broker_plain_jaas"
+      ;;
+    PLAIN_SSL)
+      printf '%s\n' \
+        "listener.name.plain_ssl.sasl.enabled.mechanisms=PLAIN" \
+        "listener.name.plain_ssl.plain.sasl.jaas.config=$broker_plain_jaas"
+      broker_keystore listener.name.plain_ssl
+      ;;
+    OAUTH)
+      printf '%s\n' \
+        "listener.name.oauth.sasl.enabled.mechanisms=OAUTHBEARER" \
+        "listener.name.oauth.oauthbearer.sasl.jaas.config=$broker_oauth_jaas" \
+        "listener.name.oauth.oauthbearer.sasl.server.callback.handler.class=$OAUTH_VALIDATOR"
       ;;
   esac
 }
@@ -569,7 +618,8 @@ esac
 # shellcheck disable=SC2206
 KAFKA_JVM+=(${KRAFKA_KAFKA_JVM_OPTS:-})
 
-write_if_changed "$SERVER_PROPERTIES" "$server_properties_text" || true
+# Mode 600: it holds the PLAIN password and the TLS key password.
+write_secret_if_changed "$SERVER_PROPERTIES" "$server_properties_text" || true
 # A running broker is restarted if anything it was started with changed.
 kafka_fingerprint=$( { cat "$SERVER_PROPERTIES" "$KRB5_CONF" "$CP_FILE" "$SCRIPT_DIR/kafka/log4j2.xml" \
     "$TLS_DIR/broker-keystore.pem" "$TLS_DIR/ca.pem"
@@ -622,6 +672,24 @@ ssl.truststore.location=$TLS_DIR/ca.pem
 ssl.keystore.type=PEM
 ssl.keystore.location=$TLS_DIR/client-keystore.pem
 ssl.key.password=$TLS_KEY_PASSWORD" || true
+write_secret_if_changed "$KAFKA_CONF_DIR/client-plain.properties" "# Java client settings for the SASL/PLAIN listener (127.0.0.1:$PLAIN_PORT) as $PLAIN_USER
+security.protocol=SASL_PLAINTEXT
+sasl.mechanism=PLAIN
+sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"$PLAIN_USER\" password=\"$PLAIN_PW\";" || true
+write_secret_if_changed "$KAFKA_CONF_DIR/client-plain-ssl.properties" "# Java client settings for the SASL_SSL/PLAIN listener ($TLS_HOST:$PLAIN_SSL_PORT) as $PLAIN_USER
+security.protocol=SASL_SSL
+sasl.mechanism=PLAIN
+sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"$PLAIN_USER\" password=\"$PLAIN_PW\";
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.pem" || true
+write_if_changed "$KAFKA_CONF_DIR/client-oauth.properties" "# Java client settings for the OAUTHBEARER listener (127.0.0.1:$OAUTH_PORT), as
+# User:alice: the Java client's default login callback handler
+# (OAuthBearerUnsecuredLoginCallbackHandler) makes an unsigned JWT with
+# sub=alice (lifetime 1 h, refreshed), which the broker's unsecured
+# validator accepts. Another principal: change unsecuredLoginStringClaim_sub.
+security.protocol=SASL_PLAINTEXT
+sasl.mechanism=OAUTHBEARER
+sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub=\"alice\";" || true
 
 kafka_state=running
 pid=$(kafka_pid)
@@ -698,6 +766,7 @@ tls_check() { # port [openssl options]
     || { tail -n 15 "$RUN_DIR/ready-tls-$port.out" >&2; kafka_fail "TLS handshake with 127.0.0.1:$port failed"; }
 }
 tls_check "$SASL_SSL_PORT"
+tls_check "$PLAIN_SSL_PORT"
 tls_check "$MTLS_PORT" -tls1_2 -cert "$TLS_DIR/client.pem" -key "$TLS_DIR/client-key.pem"
 
 # The SCRAM user: (re)created with kafka-configs over PLAINTEXT (idempotent
@@ -748,7 +817,10 @@ if [ "$verify" = full ]; then
   checks=("gssapi|$GSSAPI_HOST:$GSSAPI_PORT|client-gssapi.properties"
     "sasl-ssl|$GSSAPI_HOST:$SASL_SSL_PORT|client-sasl-ssl.properties"
     "scram|127.0.0.1:$SCRAM_PORT|client-scram.properties"
-    "mtls|$TLS_HOST:$MTLS_PORT|client-mtls.properties")
+    "mtls|$TLS_HOST:$MTLS_PORT|client-mtls.properties"
+    "plain|127.0.0.1:$PLAIN_PORT|client-plain.properties"
+    "plain-ssl|$TLS_HOST:$PLAIN_SSL_PORT|client-plain-ssl.properties"
+    "oauth|127.0.0.1:$OAUTH_PORT|client-oauth.properties")
   check_pids=()
   for c in "${checks[@]}"; do
     IFS='|' read -r name boot conf <<<"$c"
@@ -764,7 +836,12 @@ if [ "$verify" = full ]; then
   case $failed in *scram*) rm -f "$RUN_DIR/scram.stamp" ;; esac
   [ -z "$failed" ] || kafka_fail "metadata request failed over:$failed"
 fi
-log "Kafka $KAFKA_VERSION $kafka_state (pid $pid): plaintext 127.0.0.1:$PLAINTEXT_PORT, gssapi $GSSAPI_HOST:$GSSAPI_PORT, sasl_ssl $GSSAPI_HOST:$SASL_SSL_PORT, scram 127.0.0.1:$SCRAM_PORT, mtls $TLS_HOST:$MTLS_PORT (verified: $verify)"
+summary=""
+for entry in "${LISTENERS[@]}"; do
+  IFS='|' read -r name proto bind adv port key <<<"$entry"
+  [ -n "$key" ] && summary+="${summary:+, }$key $adv:$port"
+done
+log "Kafka $KAFKA_VERSION $kafka_state (pid $pid): $summary (verified: $verify)"
 
 # ---------------------------------------------------------------- env.json --
 princ_json() { # key principal keytab
@@ -803,10 +880,13 @@ princ_json() { # key principal keytab
     "$(json_str "User:CN=$MTLS_CLIENT_CN")"
   printf '  "scram": { "username": %s, "password": %s, "mechanisms": ["SCRAM-SHA-256", "SCRAM-SHA-512"] },\n' \
     "$(json_str "$SCRAM_USER")" "$(json_str "$SCRAM_PW")"
+  printf '  "plain": { "username": %s, "password": %s },\n' "$(json_str "$PLAIN_USER")" "$(json_str "$PLAIN_PW")"
+  printf '  "oauth": { "note": "unsecured JWT, alg none" },\n'
   printf '  "javaClientConfigs": {\n'
   sep=""
   for c in gssapi:client-gssapi gssapiAlice:client-gssapi-alice gssapiBob:client-gssapi-bob \
-      sasl_ssl:client-sasl-ssl scram:client-scram scramSha256:client-scram-sha256 mtls:client-mtls; do
+      sasl_ssl:client-sasl-ssl scram:client-scram scramSha256:client-scram-sha256 mtls:client-mtls \
+      plain:client-plain plain_ssl:client-plain-ssl oauth:client-oauth; do
     printf '%s    %s: %s' "$sep" "$(json_str "${c%%:*}")" "$(json_str "$KAFKA_CONF_DIR/${c#*:}.properties")"
     sep=$',\n'
   done
