@@ -165,3 +165,12 @@ test('krafka doctor: a Java client.properties (sasl.jaas.config) passes; a wrong
   assert.match(bad.out, /ERR__KRB5_SERVICE_UNKNOWN/)
   assert.match(bad.out, /fix: .*sasl\.kerberos\.service\.name/)
 })
+
+test('diagnostics: clock skew too great (faketime +1h, kdc_timesync off)', async (t) => {
+  const lib = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1', '/usr/lib/faketime/libfaketimeMT.so.1'].find((f) => require('node:fs').existsSync(f))
+  assert.ok(lib, 'libfaketime is installed by scripts/env-up.sh')
+  const conf = join(mkdtempSync(join(tmpdir(), 'krafka-krb5-')), 'krb5.conf')
+  writeFileSync(conf, `[libdefaults]\n default_realm = ${env.realm}\n dns_lookup_kdc = false\n dns_canonicalize_hostname = false\n rdns = false\n udp_preference_limit = 1\n kdc_timesync = 0\n[realms]\n ${env.realm} = {\n  kdc = ${realmKdc}\n }\n`)
+  const r = krbClient(gssapi('client'), unique('t'), { KRB5_CONFIG: conf, LD_PRELOAD: lib, FAKETIME: '+1h' })
+  assertKrbError(r, 'ERR__KRB5_CLOCK_SKEW', /[Cc]lock skew/)
+})

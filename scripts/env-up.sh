@@ -70,7 +70,8 @@ pkg_installed() {
 ensure_packages() {
   local need=() p
   if command -v dpkg-query >/dev/null 2>&1; then
-    for p in krb5-kdc krb5-admin-server krb5-user; do
+    # faketime: the clock-skew diagnostics test (tests only)
+    for p in krb5-kdc krb5-admin-server krb5-user faketime; do
       pkg_installed "$p" || need+=("$p")
     done
   else

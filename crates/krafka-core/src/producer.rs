@@ -72,7 +72,15 @@ fn serve_events(producer: &BaseProducer<Context>, sink: &dyn DeliverySink, stop:
     // SAFETY: rk is valid while `producer` lives; the queue reference is released below.
     let queue = unsafe { rd::rd_kafka_queue_get_main(rk) };
     let mut batch = Vec::new();
-    while !stop.load(Ordering::Acquire) || producer.in_flight_count() > 0 {
+    let mut stopped_at: Option<std::time::Instant> = None;
+    loop {
+        if stop.load(Ordering::Acquire) {
+            // After close(): drain what is left, but never hang on it.
+            let since = *stopped_at.get_or_insert_with(std::time::Instant::now);
+            if producer.in_flight_count() == 0 || since.elapsed() > std::time::Duration::from_secs(10) {
+                break;
+            }
+        }
         let mut timeout_ms = 100;
         loop {
             // SAFETY: queue is a valid queue handle; a returned event is destroyed below.
