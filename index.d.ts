@@ -40,6 +40,10 @@ export declare class NativeConsumer {
   constructor(config: Record<string, string | number | boolean>, onEvent: (event: ConsumerEvent) => void)
   /** Turns rebalance events on (when the app registered hooks). */
   setRebalanceHooks(enabled: boolean): void
+  /** Routes SASL/OAUTHBEARER token refreshes to JS (`oauth_cb`). */
+  enableOauth(): void
+  /** Answers oauth event `seq` with a token (lifetimeMs = absolute expiry) or an error. */
+  oauthDone(seq: number, token?: string | undefined | null, lifetimeMs?: number | undefined | null, principal?: string | undefined | null, error?: string | undefined | null): void
   /** Acknowledges rebalance event `seq`: the app's hook has finished. */
   rebalanceDone(seq: number): void
   /** Subscribes (group-managed). A topic starting with `^` is a regex. */
@@ -74,6 +78,12 @@ export declare class NativeConsumer {
 export declare class NativeProducer {
   /** Creates a producer. Throws `ERR__INVALID_ARG` naming the key for bad config. */
   constructor(config: Record<string, string | number | boolean>, onDelivery: (batch: DeliveryBatch) => void)
+  /** Routes SASL/OAUTHBEARER token refreshes to JS (`oauth_cb`). */
+  enableOauth(): void
+  /** Hands librdkafka a token; `lifetimeMs` is the absolute expiry in ms since the epoch. */
+  setOauthToken(token: string, lifetimeMs: number, principal: string, extensions?: Record<string, string> | undefined | null): void
+  /** Tells librdkafka the token provider failed. */
+  setOauthFailure(message: string): void
   /** Enqueues one record; throws `ERR__QUEUE_FULL` when the local queue is full. */
   produce(record: NativeRecord, id: number): void
   /**
@@ -127,6 +137,8 @@ export interface ConsumerEvent {
   error?: string
   /** A librdkafka log line (kind "log" only). */
   log?: LogEntry
+  /** `sasl.oauthbearer.config` (kind "oauth" only; answer with `oauthDone(seq, ...)`). */
+  oauthConfig?: string
 }
 
 /** Delivery reports that arrived together; arrays are parallel. */
@@ -143,6 +155,8 @@ export interface DeliveryBatch {
   failures: Array<DeliveryFailure>
   /** librdkafka log lines (secrets redacted), usually empty. */
   logs: Array<LogEntry>
+  /** Set when SASL/OAUTHBEARER needs a token: the `sasl.oauthbearer.config` string. */
+  oauthRefresh?: string
 }
 
 /** A failed delivery inside a [`DeliveryBatch`]. */

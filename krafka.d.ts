@@ -12,7 +12,25 @@ export type { TopicPartition, Watermarks, NewTopic }
  * confluent-kafka-python clients. Unknown keys and bad values throw a
  * `KafkaError` with code `ERR__INVALID_ARG` naming the key.
  */
-export type Config = Record<string, string | number | boolean>
+export type Config = Record<string, string | number | boolean | OAuthCallback | undefined> & { oauth_cb?: OAuthCallback }
+
+/** A SASL/OAUTHBEARER token, as `oauth_cb` returns it. */
+export interface OAuthToken {
+  /** The token (e.g. a JWT). */
+  token: string
+  /** When it expires: ms since the epoch. krafka asks for a new one at 80 % of its life. */
+  lifetimeMs: number
+  /** The principal name the token stands for. */
+  principal: string
+  /** SASL extensions (KIP-342). */
+  extensions?: Record<string, string>
+}
+
+/**
+ * Token provider for `sasl.mechanisms: 'OAUTHBEARER'`, as confluent-kafka-python's
+ * `oauth_cb`; it gets `sasl.oauthbearer.config`.
+ */
+export type OAuthCallback = (oauthbearerConfig: string) => OAuthToken | Promise<OAuthToken>
 
 /** Bytes as accepted on input. */
 export type Bytes = Buffer | Uint8Array | string

@@ -74,6 +74,26 @@ function checkConfig(config) {
   return config
 }
 
+/**
+ * Splits JS callbacks out of a config (the addon takes only strings, numbers
+ * and booleans): `oauth_cb`, as in confluent-kafka-python, is the
+ * SASL/OAUTHBEARER token provider.
+ */
+function splitCallbacks(config) {
+  const { oauth_cb: oauthCb, ...rest } = checkConfig(config)
+  if (oauthCb !== undefined && typeof oauthCb !== 'function') throw new TypeError('oauth_cb must be a function returning { token, lifetimeMs, principal }')
+  return { native: rest, oauthCb }
+}
+
+/** Calls the app's token provider and checks what it returned. */
+async function fetchToken(oauthCb, oauthConfig) {
+  const t = await oauthCb(oauthConfig)
+  if (!t || typeof t.token !== 'string' || !Number.isFinite(t.lifetimeMs) || typeof t.principal !== 'string') {
+    throw new TypeError('oauth_cb must resolve to { token: string, lifetimeMs: number (expiry, ms since epoch), principal: string, extensions? }')
+  }
+  return t
+}
+
 function isBytes(v) {
   return typeof v === 'string' || Buffer.isBuffer(v)
 }
@@ -159,12 +179,17 @@ class Producer extends EventEmitter {
   #nextId = 1
   #keepAlive = null
   #closed = false
+  #oauthCb = null
 
   /** Creates a producer from Kafka config keys. Throws KafkaError(ERR__INVALID_ARG) naming a bad key. */
   constructor(config) {
     super()
-    checkConfig(config)
-    this.#native = call(() => new native.NativeProducer(config, (batch) => this.#onDelivery(batch)))
+    const { native: cfg, oauthCb } = splitCallbacks(config)
+    this.#native = call(() => new native.NativeProducer(cfg, (batch) => this.#onDelivery(batch)))
+    if (oauthCb) {
+      this.#oauthCb = oauthCb
+      this.#native.enableOauth()
+    }
   }
 
   /** Sends one record; resolves with its DeliveryReport when the broker acknowledged it. */
@@ -344,6 +369,13 @@ class Producer extends EventEmitter {
 
   #onDelivery(batch) {
     const { ids, partitions, offsets, timestamps, failures, logs } = batch
+    if (batch.oauthRefresh !== undefined && batch.oauthRefresh !== null) {
+      fetchToken(this.#oauthCb, batch.oauthRefresh).then(
+        (t) => call(() => this.#native.setOauthToken(t.token, t.lifetimeMs, t.principal, t.extensions || null)),
+        (e) => this.#native.setOauthFailure(String((e && e.message) || e))
+      ).catch((e) => this.#native.setOauthFailure(String((e && e.message) || e)))
+      return
+    }
     if (logs.length > 0) {
       if (this.listenerCount('log') > 0) for (const l of logs) this.emit('log', l)
       return
@@ -396,12 +428,17 @@ class Consumer extends EventEmitter {
   #closing = null
   #processed = new Map() // "topic\0partition" -> { topic, partition, offset(next) }
   #hooks = {}
+  #oauthCb = null
 
   /** Creates a consumer from Kafka config keys (`group.id` needed for subscribe()). */
   constructor(config) {
     super()
-    checkConfig(config)
-    this.#native = call(() => new native.NativeConsumer(config, (ev) => this.#onEvent(ev)))
+    const { native: cfg, oauthCb } = splitCallbacks(config)
+    this.#native = call(() => new native.NativeConsumer(cfg, (ev) => this.#onEvent(ev)))
+    if (oauthCb) {
+      this.#oauthCb = oauthCb
+      this.#native.enableOauth()
+    }
   }
 
   /**
@@ -566,6 +603,13 @@ class Consumer extends EventEmitter {
       if (this.listenerCount('log') > 0) this.emit('log', ev.log)
       return
     }
+    if (ev.kind === 'oauth') {
+      fetchToken(this.#oauthCb, ev.oauthConfig).then(
+        (t) => this.#native.oauthDone(ev.seq, t.token, t.lifetimeMs, t.principal, null),
+        (e) => this.#native.oauthDone(ev.seq, null, null, null, String((e && e.message) || e))
+      )
+      return
+    }
     const parts = ev.partitions
     if (ev.kind === 'lost') {
       // Another member may own these already: their offsets must not be committed.
@@ -612,8 +656,7 @@ class Admin {
   #native
   /** Creates an admin client from Kafka config keys. */
   constructor(config) {
-    checkConfig(config)
-    this.#native = call(() => new native.NativeAdmin(config))
+    this.#native = call(() => new native.NativeAdmin(splitCallbacks(config).native))
   }
   /** Creates topics: [{ topic, numPartitions?, replicationFactor?, config? }]. */
   async createTopics(topics, timeoutMs = DEFAULT_TIMEOUT_MS) {

@@ -85,3 +85,59 @@ test('mTLS: a broker certificate from an unknown CA is rejected (verification is
   assert.match(e.message, /certificate verify failed|SSL handshake failed/i)
   await p.close(1000)
 })
+
+for (const [name, key, proto] of [['SASL_PLAINTEXT', 'plain', 'SASL_PLAINTEXT'], ['SASL_SSL', 'plain_ssl', 'SASL_SSL']]) {
+  test(`${name} with PLAIN`, async () => {
+    const topic = await createTopic(1, 'plain')
+    const cfg = {
+      'bootstrap.servers': env.bootstrap[key],
+      'broker.address.family': 'v4',
+      'security.protocol': proto,
+      'sasl.mechanisms': 'PLAIN',
+      'sasl.username': env.plain.username,
+      'sasl.password': env.plain.password,
+      ...(proto === 'SASL_SSL' ? { 'ssl.ca.location': env.tls.caPem } : {}),
+    }
+    assertRoundtrip(await roundtrip(cfg, topic), topic)
+  })
+}
+
+test('OAUTHBEARER with a token provider supplied from JS (oauth_cb)', async () => {
+  const topic = await createTopic(1, 'oauth')
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url')
+  const calls = []
+  const cfg = {
+    'bootstrap.servers': env.bootstrap.oauth,
+    'broker.address.family': 'v4',
+    'security.protocol': 'SASL_PLAINTEXT',
+    'sasl.mechanisms': 'OAUTHBEARER',
+    'sasl.oauthbearer.config': 'scope=test',
+    oauth_cb: async (oauthConfig) => {
+      calls.push(oauthConfig)
+      const now = Math.floor(Date.now() / 1000)
+      return { token: `${b64({ alg: 'none' })}.${b64({ sub: 'oauth-user', iat: now, exp: now + 3600 })}.`, lifetimeMs: (now + 3600) * 1000, principal: 'oauth-user' }
+    },
+  }
+  assertRoundtrip(await roundtrip(cfg, topic), topic)
+  assert.ok(calls.length >= 2, 'both the producer and the consumer asked the provider')
+  assert.equal(calls[0], 'scope=test')
+})
+
+test('OAUTHBEARER: a failing provider surfaces as an error event', async () => {
+  const p = new Producer({
+    'bootstrap.servers': env.bootstrap.oauth,
+    'broker.address.family': 'v4',
+    'security.protocol': 'SASL_PLAINTEXT',
+    'sasl.mechanisms': 'OAUTHBEARER',
+    'message.timeout.ms': 5000,
+    oauth_cb: async () => {
+      throw new Error('identity provider down')
+    },
+  })
+  const err = new Promise((resolve) => p.once('error', resolve))
+  p.send({ topic: unique('never'), value: 'x' }).catch(() => {})
+  const e = await err
+  assert.ok(e instanceof KafkaError)
+  assert.match(e.message, /identity provider down/)
+  await p.close(1000)
+})

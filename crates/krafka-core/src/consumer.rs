@@ -42,7 +42,14 @@ pub trait ConsumerListener: Send + Sync + 'static {
     fn on_error(&self, error: KafkaError);
     /// A librdkafka log line (secrets redacted). Default: ignored.
     fn on_log(&self, _line: crate::record::LogLine) {}
+    /// SASL/OAUTHBEARER needs a token; blocks until the app's provider answers.
+    fn on_oauth_refresh(&self, _oauthbearer_config: Option<&str>) -> std::result::Result<OAuthToken, String> {
+        Err("no OAUTHBEARER token provider: pass oauth_cb in the config".into())
+    }
 }
+
+/// A token from the app's OAUTHBEARER provider.
+pub use rdkafka::client::OAuthToken;
 
 /// Forwards librdkafka's rebalance and error callbacks to the listener.
 pub struct Context {
@@ -52,6 +59,15 @@ pub struct Context {
 }
 
 impl ClientContext for Context {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+
+    fn generate_oauth_token(&self, config: Option<&str>) -> std::result::Result<OAuthToken, Box<dyn std::error::Error>> {
+        match &self.listener {
+            Some(l) => l.on_oauth_refresh(config).map_err(Into::into),
+            None => Err("no OAUTHBEARER token provider".into()),
+        }
+    }
+
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
         self.forward_log(level, fac, log_message);
     }

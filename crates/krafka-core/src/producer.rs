@@ -47,6 +47,12 @@ pub trait DeliverySink: Send + Sync + 'static {
     fn error(&self, _error: KafkaError) {}
     /// A librdkafka log line (secrets redacted). Default: ignored.
     fn log(&self, _line: crate::record::LogLine) {}
+    /// SASL/OAUTHBEARER needs a (new) token: return `true` if the app will
+    /// answer with [`Producer::set_oauth_token`] or [`Producer::set_oauth_failure`].
+    /// Default: no token provider.
+    fn oauth_refresh(&self, _oauthbearer_config: Option<String>) -> bool {
+        false
+    }
 }
 
 /// librdkafka context. Delivery reports never reach `delivery()` in normal
@@ -105,6 +111,13 @@ fn serve_events(producer: &BaseProducer<Context>, sink: &dyn DeliverySink, stop:
                             *message = crate::config::redact_secrets(secrets, message);
                         }
                         sink.error(crate::kerberos::refine(e, id));
+                    }
+                    rd::RD_KAFKA_EVENT_OAUTHBEARER_TOKEN_REFRESH => {
+                        let cfg = rd::rd_kafka_event_config_string(ev);
+                        let cfg = (!cfg.is_null()).then(|| std::ffi::CStr::from_ptr(cfg).to_string_lossy().into_owned());
+                        if !sink.oauth_refresh(cfg) {
+                            rd::rd_kafka_oauthbearer_set_token_failure(rk, c"no OAUTHBEARER token provider: pass oauth_cb in the config".as_ptr());
+                        }
                     }
                     rd::RD_KAFKA_EVENT_LOG => {
                         let (mut fac, mut msg, mut level) = (std::ptr::null(), std::ptr::null(), 0);
@@ -240,6 +253,19 @@ impl Producer {
         }
     }
 
+    /// SASL/OAUTHBEARER: hands librdkafka a token from the app's provider.
+    /// `lifetime_ms` is the absolute expiry (ms since the epoch).
+    pub fn set_oauth_token(&self, token: &str, lifetime_ms: i64, principal: &str, extensions: &[(String, String)]) -> Result<()> {
+        set_oauth_token(self.inner.client().native_ptr(), token, lifetime_ms, principal, extensions)
+    }
+
+    /// SASL/OAUTHBEARER: the app's provider failed.
+    pub fn set_oauth_failure(&self, message: &str) {
+        let msg = std::ffi::CString::new(message.replace('\0', " ")).unwrap_or_default();
+        // SAFETY: valid client pointer and NUL-terminated string.
+        unsafe { rdkafka::bindings::rd_kafka_oauthbearer_set_token_failure(self.inner.client().native_ptr(), msg.as_ptr()) };
+    }
+
     /// Transactions: registers the transactional id with the coordinator.
     pub fn init_transactions(&self, timeout: Duration) -> Result<()> {
         self.inner.init_transactions(timeout).map_err(|e| KafkaError::from_rdkafka(e, "initTransactions"))
@@ -300,4 +326,45 @@ pub(crate) fn owned_headers<H: Headers>(h: &H) -> Vec<crate::record::Header> {
     h.iter()
         .map(|hd| crate::record::Header { key: hd.key.to_string(), value: hd.value.map(<[u8]>::to_vec) })
         .collect()
+}
+
+/// Sets an OAUTHBEARER token on a client (any thread).
+pub(crate) fn set_oauth_token(
+    rk: *mut rdkafka::bindings::rd_kafka_t,
+    token: &str,
+    lifetime_ms: i64,
+    principal: &str,
+    extensions: &[(String, String)],
+) -> Result<()> {
+    let bad = |f: &str| KafkaError::InvalidArgument { field: f.into(), reason: "must not contain NUL".into() };
+    let token_c = std::ffi::CString::new(token).map_err(|_| bad("token"))?;
+    let principal_c = std::ffi::CString::new(principal).map_err(|_| bad("principal"))?;
+    let mut ext = Vec::with_capacity(extensions.len() * 2);
+    for (k, v) in extensions {
+        ext.push(std::ffi::CString::new(k.as_str()).map_err(|_| bad("extensions"))?);
+        ext.push(std::ffi::CString::new(v.as_str()).map_err(|_| bad("extensions"))?);
+    }
+    let mut ext_ptrs: Vec<*const std::ffi::c_char> = ext.iter().map(|c| c.as_ptr()).collect();
+    let mut errstr = [0 as std::ffi::c_char; 512];
+    // SAFETY: all strings live until the call returns; rk is a valid client.
+    let err = unsafe {
+        rdkafka::bindings::rd_kafka_oauthbearer_set_token(
+            rk,
+            token_c.as_ptr(),
+            lifetime_ms,
+            principal_c.as_ptr(),
+            ext_ptrs.as_mut_ptr(),
+            ext_ptrs.len(),
+            errstr.as_mut_ptr(),
+            errstr.len(),
+        )
+    };
+    match RDKafkaErrorCode::from(err) {
+        RDKafkaErrorCode::NoError => Ok(()),
+        code => {
+            // SAFETY: librdkafka NUL-terminates errstr.
+            let msg = unsafe { std::ffi::CStr::from_ptr(errstr.as_ptr()) }.to_string_lossy().into_owned();
+            Err(KafkaError::Kafka { code, context: "oauth token".into(), message: msg, retriable: false, fatal: false, txn_requires_abort: false })
+        }
+    }
 }

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use krafka_core::consumer::OAuthToken;
 use krafka_core::{Consumer, ConsumerListener, KafkaError, Message, RebalanceEvent, TopicPartitionOffset};
 use napi::bindgen_prelude::*;
 use napi::sys;
@@ -33,6 +34,8 @@ pub struct ConsumerEvent {
     pub error: Option<String>,
     /// A librdkafka log line (kind "log" only).
     pub log: Option<crate::producer::LogEntry>,
+    /// `sasl.oauthbearer.config` (kind "oauth" only; answer with `oauthDone(seq, ...)`).
+    pub oauth_config: Option<String>,
 }
 
 type EventFn = ThreadsafeFunction<ConsumerEvent, (), ConsumerEvent, Status, false, true>;
@@ -48,6 +51,9 @@ struct JsListener {
     next: AtomicU64,
     done: Mutex<HashSet<u64>>,
     cv: Condvar,
+    oauth: AtomicBool,
+    tokens: Mutex<std::collections::HashMap<u64, std::result::Result<OAuthToken, String>>>,
+    tokens_cv: Condvar,
 }
 
 impl JsListener {
@@ -76,6 +82,7 @@ impl ConsumerListener for JsListener {
             partitions: partitions.into_iter().map(Into::into).collect(),
             error: None,
             log: None,
+            oauth_config: None,
         };
         if self.tsfn.call(ev, ThreadsafeFunctionCallMode::Blocking) != Status::Ok {
             return; // Node is shutting down: nobody will answer.
@@ -95,13 +102,43 @@ impl ConsumerListener for JsListener {
     }
 
     fn on_error(&self, error: KafkaError) {
-        let ev = ConsumerEvent { seq: 0.0, kind: "error".into(), partitions: Vec::new(), error: Some(encode(&error)), log: None };
+        let ev = ConsumerEvent { seq: 0.0, kind: "error".into(), partitions: Vec::new(), error: Some(encode(&error)), log: None, oauth_config: None };
         self.tsfn.call(ev, ThreadsafeFunctionCallMode::NonBlocking);
+    }
+
+    fn on_oauth_refresh(&self, config: Option<&str>) -> std::result::Result<OAuthToken, String> {
+        if !self.oauth.load(Ordering::Acquire) {
+            return Err("no OAUTHBEARER token provider: pass oauth_cb in the config".into());
+        }
+        let seq = self.next.fetch_add(1, Ordering::AcqRel) + 1;
+        let ev = ConsumerEvent {
+            seq: seq as f64,
+            kind: "oauth".into(),
+            partitions: Vec::new(),
+            error: None,
+            log: None,
+            oauth_config: Some(config.unwrap_or_default().to_string()),
+        };
+        if self.tsfn.call(ev, ThreadsafeFunctionCallMode::Blocking) != Status::Ok {
+            return Err("Node is shutting down".into());
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut tokens = self.tokens.lock().map_err(|_| "poisoned".to_string())?;
+        loop {
+            if let Some(r) = tokens.remove(&seq) {
+                return r;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err("oauth_cb did not answer within 60 s".into());
+            }
+            tokens = self.tokens_cv.wait_timeout(tokens, left).map_err(|_| "poisoned".to_string())?.0;
+        }
     }
 
     fn on_log(&self, line: krafka_core::LogLine) {
         let log = crate::producer::LogEntry { level: line.level, facility: line.facility, message: line.message };
-        let ev = ConsumerEvent { seq: 0.0, kind: "log".into(), partitions: Vec::new(), error: None, log: Some(log) };
+        let ev = ConsumerEvent { seq: 0.0, kind: "log".into(), partitions: Vec::new(), error: None, log: Some(log), oauth_config: None };
         self.tsfn.call(ev, ThreadsafeFunctionCallMode::NonBlocking);
     }
 }
@@ -243,6 +280,9 @@ impl NativeConsumer {
             next: AtomicU64::new(0),
             done: Mutex::new(HashSet::new()),
             cv: Condvar::new(),
+            oauth: AtomicBool::new(false),
+            tokens: Mutex::new(std::collections::HashMap::new()),
+            tokens_cv: Condvar::new(),
         });
         let inner = Consumer::new(&cfg, Some(listener.clone() as Arc<dyn ConsumerListener>)).napi()?;
         Ok(NativeConsumer { inner: Arc::new(inner), listener })
@@ -252,6 +292,29 @@ impl NativeConsumer {
     #[napi]
     pub fn set_rebalance_hooks(&self, enabled: bool) {
         self.listener.hooks.store(enabled, Ordering::Release);
+    }
+
+    /// Routes SASL/OAUTHBEARER token refreshes to JS (`oauth_cb`).
+    #[napi]
+    pub fn enable_oauth(&self) {
+        self.listener.oauth.store(true, Ordering::Release);
+    }
+
+    /// Answers oauth event `seq` with a token (lifetimeMs = absolute expiry) or an error.
+    #[napi]
+    pub fn oauth_done(&self, seq: f64, token: Option<String>, lifetime_ms: Option<f64>, principal: Option<String>, error: Option<String>) {
+        let r = match (token, error) {
+            (Some(token), None) => Ok(OAuthToken {
+                token,
+                principal_name: principal.unwrap_or_default(),
+                lifetime_ms: lifetime_ms.unwrap_or(0.0) as i64,
+            }),
+            (_, e) => Err(e.unwrap_or_else(|| "oauth_cb returned no token".into())),
+        };
+        if let Ok(mut t) = self.listener.tokens.lock() {
+            t.insert(seq as u64, r);
+            self.listener.tokens_cv.notify_all();
+        }
     }
 
     /// Acknowledges rebalance event `seq`: the app's hook has finished.

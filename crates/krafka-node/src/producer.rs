@@ -65,6 +65,8 @@ pub struct DeliveryBatch {
     pub failures: Vec<DeliveryFailure>,
     /// librdkafka log lines (secrets redacted), usually empty.
     pub logs: Vec<LogEntry>,
+    /// Set when SASL/OAUTHBEARER needs a token: the `sasl.oauthbearer.config` string.
+    pub oauth_refresh: Option<String>,
 }
 
 /// One librdkafka log line.
@@ -86,12 +88,13 @@ fn empty_batch() -> DeliveryBatch {
         timestamps: Float64Array::new(Vec::new()),
         failures: Vec::new(),
         logs: Vec::new(),
+        oauth_refresh: None,
     }
 }
 
 type DeliveryFn = ThreadsafeFunction<DeliveryBatch, (), DeliveryBatch, Status, false, true>;
 
-struct JsSink(DeliveryFn);
+struct JsSink(DeliveryFn, std::sync::atomic::AtomicBool);
 
 impl DeliverySink for JsSink {
     fn deliver(&self, reports: Vec<DeliveryReport>) {
@@ -115,6 +118,7 @@ impl DeliverySink for JsSink {
             timestamps: Float64Array::new(ts),
             failures,
             logs: Vec::new(),
+            oauth_refresh: None,
         };
         // Blocking mode: a report is never dropped, even when JS is busy.
         self.0.call(batch, ThreadsafeFunctionCallMode::Blocking);
@@ -123,6 +127,14 @@ impl DeliverySink for JsSink {
     fn error(&self, error: krafka_core::KafkaError) {
         let batch = DeliveryBatch { failures: vec![DeliveryFailure { index: u32::MAX, error: encode(&error) }], ..empty_batch() };
         self.0.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
+    }
+
+    fn oauth_refresh(&self, config: Option<String>) -> bool {
+        if !self.1.load(std::sync::atomic::Ordering::Acquire) {
+            return false;
+        }
+        let batch = DeliveryBatch { oauth_refresh: Some(config.unwrap_or_default()), ..empty_batch() };
+        self.0.call(batch, ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok
     }
 
     fn log(&self, line: krafka_core::LogLine) {
@@ -161,6 +173,7 @@ fn to_core(r: NativeRecord) -> ProduceRecord {
 #[napi]
 pub struct NativeProducer {
     inner: Arc<Producer>,
+    sink: Arc<JsSink>,
 }
 
 #[napi]
@@ -172,8 +185,28 @@ impl NativeProducer {
     )]
     pub fn new(config: Object, on_delivery: DeliveryFn) -> Result<Self> {
         let cfg = crate::config::from_js(&config)?;
-        let inner = Producer::new(&cfg, Arc::new(JsSink(on_delivery))).napi()?;
-        Ok(NativeProducer { inner: Arc::new(inner) })
+        let sink = Arc::new(JsSink(on_delivery, std::sync::atomic::AtomicBool::new(false)));
+        let inner = Producer::new(&cfg, sink.clone()).napi()?;
+        Ok(NativeProducer { inner: Arc::new(inner), sink })
+    }
+
+    /// Routes SASL/OAUTHBEARER token refreshes to JS (`oauth_cb`).
+    #[napi]
+    pub fn enable_oauth(&self) {
+        self.sink.1.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Hands librdkafka a token; `lifetimeMs` is the absolute expiry in ms since the epoch.
+    #[napi]
+    pub fn set_oauth_token(&self, token: String, lifetime_ms: f64, principal: String, extensions: Option<std::collections::HashMap<String, String>>) -> Result<()> {
+        let ext: Vec<(String, String)> = extensions.unwrap_or_default().into_iter().collect();
+        self.inner.set_oauth_token(&token, lifetime_ms as i64, &principal, &ext).napi()
+    }
+
+    /// Tells librdkafka the token provider failed.
+    #[napi]
+    pub fn set_oauth_failure(&self, message: String) {
+        self.inner.set_oauth_failure(&message);
     }
 
     /// Enqueues one record; throws `ERR__QUEUE_FULL` when the local queue is full.
