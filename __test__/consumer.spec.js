@@ -364,3 +364,30 @@ test('the event loop keeps turning during a 100,000-message for await', async (t
   assert.equal(n, 100000)
   assert.ok(h.percentile(99) / 1e6 < 250)
 })
+
+test('an AbortSignal passed to messages() stops the loop and leaves the group', async () => {
+  const topic = await createTopic(1)
+  await seed(topic, 20)
+  const c = consumer()
+  c.subscribe([topic])
+  const ac = new AbortController()
+  let n = 0
+  for await (const m of c.messages({ signal: ac.signal })) {
+    if (m && ++n === 3) ac.abort()
+  }
+  assert.equal(n, 3)
+  await assert.rejects(c.consume(1, 10), (e) => e instanceof KafkaError && e.code === 'ERR__DESTROY')
+})
+
+test('lost partitions: a member that stops polling past max.poll.interval.ms gets onLost', async () => {
+  const topic = await createTopic(2)
+  const lost = []
+  const c = consumer({ 'max.poll.interval.ms': 6000, 'session.timeout.ms': 6000 })
+  c.subscribe([topic], { onLost: (parts) => lost.push(...parts) })
+  await pollUntil([c], () => c.assignment().length === 2)
+  await sleep(8000) // no poll: librdkafka leaves the group after max.poll.interval.ms
+  const deadline = Date.now() + 20000
+  while (lost.length === 0 && Date.now() < deadline) await c.consume(10, 200).catch(() => {})
+  await c.close()
+  assert.deepEqual(lost.map((p) => p.partition).sort(), [0, 1])
+})
