@@ -424,7 +424,8 @@ function toRegexTopic(t) {
 
 class Consumer extends EventEmitter {
   #native
-  #closed = false
+  #closed = false // no more polling (close() started)
+  #released = false // the member is gone: nothing left to store or commit
   #closing = null
   #processed = new Map() // "topic\0partition" -> { topic, partition, offset(next) }
   #hooks = {}
@@ -585,7 +586,11 @@ class Consumer extends EventEmitter {
         // partitions may already be revoked; nothing to store then
       }
       this.#closed = true
-      await callAsync(this.#native.close())
+      try {
+        await callAsync(this.#native.close())
+      } finally {
+        this.#released = true
+      }
     })()
     return this.#closing
   }
@@ -645,7 +650,7 @@ class Consumer extends EventEmitter {
   }
 
   #storeProcessed() {
-    if (this.#processed.size === 0 || this.#closed) return
+    if (this.#processed.size === 0 || this.#released) return
     const offsets = [...this.#processed.values()]
     this.#processed.clear()
     call(() => this.#native.storeOffsets(offsets))

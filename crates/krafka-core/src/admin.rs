@@ -30,7 +30,9 @@ impl Admin {
     /// Creates an admin client; config errors name the key at fault.
     pub fn new(config: &Config) -> Result<Self> {
         let cc = config.build(ClientKind::Admin)?;
-        let inner = cc.create().map_err(|e| KafkaError::from_rdkafka(e, "creating admin client"))?;
+        let inner = cc
+            .create()
+            .map_err(|e| KafkaError::from_rdkafka(e, "creating admin client"))?;
         Ok(Admin { inner })
     }
 
@@ -40,23 +42,39 @@ impl Admin {
         let news: Vec<RdNewTopic<'_>> = topics
             .iter()
             .map(|t| {
-                let mut n = RdNewTopic::new(&t.topic, t.num_partitions, TopicReplication::Fixed(t.replication_factor));
+                let mut n = RdNewTopic::new(
+                    &t.topic,
+                    t.num_partitions,
+                    TopicReplication::Fixed(t.replication_factor),
+                );
                 for (k, v) in &t.config {
                     n = n.set(k, v);
                 }
                 n
             })
             .collect();
-        let opts = AdminOptions::new().operation_timeout(Some(timeout)).request_timeout(Some(timeout));
-        let res = self.inner.create_topics(&news, &opts).await.map_err(|e| KafkaError::from_rdkafka(e, "createTopics"))?;
+        let opts = AdminOptions::new()
+            .operation_timeout(Some(timeout))
+            .request_timeout(Some(timeout));
+        let res = self
+            .inner
+            .create_topics(&news, &opts)
+            .await
+            .map_err(|e| KafkaError::from_rdkafka(e, "createTopics"))?;
         per_topic(res, "creating topic")
     }
 
     /// Deletes topics.
     pub async fn delete_topics(&self, topics: &[String], timeout: Duration) -> Result<()> {
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-        let opts = AdminOptions::new().operation_timeout(Some(timeout)).request_timeout(Some(timeout));
-        let res = self.inner.delete_topics(&names, &opts).await.map_err(|e| KafkaError::from_rdkafka(e, "deleteTopics"))?;
+        let opts = AdminOptions::new()
+            .operation_timeout(Some(timeout))
+            .request_timeout(Some(timeout));
+        let res = self
+            .inner
+            .delete_topics(&names, &opts)
+            .await
+            .map_err(|e| KafkaError::from_rdkafka(e, "deleteTopics"))?;
         per_topic(res, "deleting topic")
     }
 
@@ -70,7 +88,10 @@ impl Admin {
         let mut out = Vec::new();
         for t in md.topics() {
             if let Some(err) = t.error() {
-                return Err(KafkaError::from_code(RDKafkaErrorCode::from(err), format!("metadata of topic \"{}\"", t.name())));
+                return Err(KafkaError::from_code(
+                    RDKafkaErrorCode::from(err),
+                    format!("metadata of topic \"{}\"", t.name()),
+                ));
             }
             out.push((t.name().to_string(), t.partitions().len() as i32));
         }
@@ -78,7 +99,10 @@ impl Admin {
     }
 }
 
-fn per_topic(res: Vec<std::result::Result<String, (String, RDKafkaErrorCode)>>, what: &str) -> Result<()> {
+fn per_topic(
+    res: Vec<std::result::Result<String, (String, RDKafkaErrorCode)>>,
+    what: &str,
+) -> Result<()> {
     for r in res {
         if let Err((topic, code)) = r {
             return Err(KafkaError::from_code(code, format!("{what} \"{topic}\"")));
@@ -109,11 +133,21 @@ impl rdkafka::ClientContext for ProbeContext {
 /// On failure returns the most specific error seen (e.g. `ERR__KRB5_*`). Blocking.
 pub fn probe(config: &Config, timeout: Duration) -> Result<()> {
     let cc = config.build(ClientKind::Admin)?;
-    let ctx = ProbeContext { first_error: std::sync::Mutex::new(None), identity: crate::kerberos::Identity::of(&cc) };
-    let client: AdminClient<ProbeContext> =
-        cc.create_with_context(ctx).map_err(|e| KafkaError::from_rdkafka(e, "creating probe client"))?;
+    let ctx = ProbeContext {
+        first_error: std::sync::Mutex::new(None),
+        identity: crate::kerberos::Identity::of(&cc),
+    };
+    let client: AdminClient<ProbeContext> = cc
+        .create_with_context(ctx)
+        .map_err(|e| KafkaError::from_rdkafka(e, "creating probe client"))?;
     let res = client.inner().fetch_metadata(None, timeout);
-    let seen = client.inner().context().first_error.lock().ok().and_then(|mut f| f.take());
+    let seen = client
+        .inner()
+        .context()
+        .first_error
+        .lock()
+        .ok()
+        .and_then(|mut f| f.take());
     match (res, seen) {
         (Ok(_), _) => Ok(()),
         (Err(_), Some(e)) => Err(e),

@@ -91,8 +91,15 @@ pub struct Config {
 
 impl Config {
     /// A config from key/value pairs, as the user wrote them.
-    pub fn new<K: Into<String>, V: Into<String>>(entries: impl IntoIterator<Item = (K, V)>) -> Self {
-        Config { entries: entries.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+    pub fn new<K: Into<String>, V: Into<String>>(
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Config {
+            entries: entries
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
     }
 
     /// The value the user set for `key`, if any.
@@ -120,7 +127,11 @@ impl Config {
                 out.push(v.clone());
                 if k == "sasl.jaas.config" {
                     if let Ok(t) = translate_jaas(v) {
-                        out.extend(t.into_iter().filter(|(k, _)| *k == "sasl.password").map(|(_, v)| v));
+                        out.extend(
+                            t.into_iter()
+                                .filter(|(k, _)| *k == "sasl.password")
+                                .map(|(_, v)| v),
+                        );
                     }
                 }
             }
@@ -151,7 +162,10 @@ impl Config {
         }
         for (k, v) in &self.entries {
             if k.trim().is_empty() {
-                return Err(KafkaError::Config { key: k.clone(), reason: "empty key".into() });
+                return Err(KafkaError::Config {
+                    key: k.clone(),
+                    reason: "empty key".into(),
+                });
             }
             if k == "sasl.jaas.config" {
                 // Java's JAAS line, translated so a client.properties can be reused.
@@ -167,7 +181,10 @@ impl Config {
                 if !KRAFKA_KEYS.contains(&k.as_str()) {
                     return Err(KafkaError::Config {
                         key: k.clone(),
-                        reason: format!("unknown krafka key; known ones: {}", KRAFKA_KEYS.join(", ")),
+                        reason: format!(
+                            "unknown krafka key; known ones: {}",
+                            KRAFKA_KEYS.join(", ")
+                        ),
                     });
                 }
                 continue;
@@ -189,7 +206,8 @@ impl Config {
         cc.set_log_level(level);
         crate::kerberos::prepare(self, &mut cc)?;
         // Validate now, naming the key, instead of failing later in a background thread.
-        cc.create_native_config().map_err(|e| KafkaError::from_rdkafka(e, "config"))?;
+        cc.create_native_config()
+            .map_err(|e| KafkaError::from_rdkafka(e, "config"))?;
         Ok(cc)
     }
 }
@@ -198,7 +216,10 @@ impl Config {
 /// (keyTab, principal), PlainLoginModule and ScramLoginModule (username,
 /// password). The value may hold a password, so errors never echo it.
 fn translate_jaas(jaas: &str) -> Result<Vec<(&'static str, String)>> {
-    let err = |reason: &str| KafkaError::Config { key: "sasl.jaas.config".into(), reason: reason.into() };
+    let err = |reason: &str| KafkaError::Config {
+        key: "sasl.jaas.config".into(),
+        reason: reason.into(),
+    };
     let body = jaas.trim().trim_end_matches(';');
     let mut parts = body.splitn(3, char::is_whitespace);
     let module = parts.next().unwrap_or("");
@@ -206,10 +227,14 @@ fn translate_jaas(jaas: &str) -> Result<Vec<(&'static str, String)>> {
     let mut opts = std::collections::HashMap::new();
     let mut rest = parts.next().unwrap_or("").trim();
     while !rest.is_empty() {
-        let Some((k, after)) = rest.split_once('=') else { return Err(err("expected key=value options after the login module")) };
+        let Some((k, after)) = rest.split_once('=') else {
+            return Err(err("expected key=value options after the login module"));
+        };
         let after = after.trim_start();
         let (v, tail) = if let Some(q) = after.strip_prefix('"') {
-            let end = q.find('"').ok_or_else(|| err("unterminated quoted value"))?;
+            let end = q
+                .find('"')
+                .ok_or_else(|| err("unterminated quoted value"))?;
             (&q[..end], &q[end + 1..])
         } else {
             after.split_once(char::is_whitespace).unwrap_or((after, ""))
@@ -264,7 +289,9 @@ mod tests {
 
     #[test]
     fn bad_value_is_named() {
-        let err = Config::new([("acks", "sometimes")]).build(ClientKind::Producer).unwrap_err();
+        let err = Config::new([("acks", "sometimes")])
+            .build(ClientKind::Producer)
+            .unwrap_err();
         assert!(err.to_string().contains("acks"), "{err}");
     }
 
@@ -274,14 +301,18 @@ mod tests {
             .build(ClientKind::Producer)
             .unwrap_err();
         assert!(!err.to_string().contains("hunter2"));
-        assert_eq!(redact("sasl.password", "hunter2", "bad value hunter2"), "bad value [redacted]");
+        assert_eq!(
+            redact("sasl.password", "hunter2", "bad value hunter2"),
+            "bad value [redacted]"
+        );
     }
 
     #[test]
     fn defaults_apply_but_never_override() {
-        let cc = Config::new([("acks", "1")]).build(ClientKind::Producer).unwrap();
+        let cc = Config::new([("acks", "1")])
+            .build(ClientKind::Producer)
+            .unwrap();
         assert_eq!(cc.get("acks"), Some("1"));
         assert_eq!(cc.get("partitioner"), Some("murmur2_random"));
     }
-
 }

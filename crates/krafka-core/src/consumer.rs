@@ -43,7 +43,10 @@ pub trait ConsumerListener: Send + Sync + 'static {
     /// A librdkafka log line (secrets redacted). Default: ignored.
     fn on_log(&self, _line: crate::record::LogLine) {}
     /// SASL/OAUTHBEARER needs a token; blocks until the app's provider answers.
-    fn on_oauth_refresh(&self, _oauthbearer_config: Option<&str>) -> std::result::Result<OAuthToken, String> {
+    fn on_oauth_refresh(
+        &self,
+        _oauthbearer_config: Option<&str>,
+    ) -> std::result::Result<OAuthToken, String> {
         Err("no OAUTHBEARER token provider: pass oauth_cb in the config".into())
     }
 }
@@ -61,7 +64,10 @@ pub struct Context {
 impl ClientContext for Context {
     const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
 
-    fn generate_oauth_token(&self, config: Option<&str>) -> std::result::Result<OAuthToken, Box<dyn std::error::Error>> {
+    fn generate_oauth_token(
+        &self,
+        config: Option<&str>,
+    ) -> std::result::Result<OAuthToken, Box<dyn std::error::Error>> {
         match &self.listener {
             Some(l) => l.on_oauth_refresh(config).map_err(Into::into),
             None => Err("no OAUTHBEARER token provider".into()),
@@ -98,7 +104,11 @@ impl Context {
 impl ConsumerContext for Context {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let (Some(l), Rebalance::Revoke(tpl)) = (&self.listener, rebalance) {
-            let event = if consumer.assignment_lost() { RebalanceEvent::Lost } else { RebalanceEvent::Revoked };
+            let event = if consumer.assignment_lost() {
+                RebalanceEvent::Lost
+            } else {
+                RebalanceEvent::Revoked
+            };
             l.on_rebalance(event, from_tpl(tpl));
         }
     }
@@ -115,6 +125,9 @@ pub struct Consumer {
     inner: BaseConsumer<Context>,
     has_group: bool,
     closed: AtomicBool,
+    /// Set when close() starts: no more polling, but commits made by
+    /// revocation hooks during the close still go through.
+    closing: AtomicBool,
     /// An error seen after a batch had already started; returned on the next call.
     deferred: Mutex<Option<KafkaError>>,
 }
@@ -127,11 +140,20 @@ impl Consumer {
             .create_with_context(Context {
                 listener,
                 identity: crate::kerberos::Identity::of(&cc),
-                secrets: config.resolved().map(|c| c.secret_values()).unwrap_or_default(),
+                secrets: config
+                    .resolved()
+                    .map(|c| c.secret_values())
+                    .unwrap_or_default(),
             })
             .map_err(|e| KafkaError::from_rdkafka(e, "creating consumer"))?;
         let has_group = config.get("group.id").is_some_and(|g| !g.is_empty());
-        Ok(Consumer { inner, has_group, closed: AtomicBool::new(false), deferred: Mutex::new(None) })
+        Ok(Consumer {
+            inner,
+            has_group,
+            closed: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            deferred: Mutex::new(None),
+        })
     }
 
     fn check_open(&self, what: &str) -> Result<()> {
@@ -152,33 +174,47 @@ impl Consumer {
             });
         }
         if topics.is_empty() {
-            return Err(KafkaError::InvalidArgument { field: "topics".into(), reason: "must name at least one topic".into() });
+            return Err(KafkaError::InvalidArgument {
+                field: "topics".into(),
+                reason: "must name at least one topic".into(),
+            });
         }
         for t in topics {
             validate_topic(t)?;
         }
         let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
-        self.inner.subscribe(&refs).map_err(|e| KafkaError::from_rdkafka(e, format!("subscribe to {topics:?}")))
+        self.inner
+            .subscribe(&refs)
+            .map_err(|e| KafkaError::from_rdkafka(e, format!("subscribe to {topics:?}")))
     }
 
     /// Manual assignment (no group rebalancing). `offset: None` resumes from the committed offset.
     pub fn assign(&self, partitions: &[TopicPartitionOffset]) -> Result<()> {
         self.check_open("assign")?;
         let tpl = to_tpl(partitions, Offset::Stored)?;
-        self.inner.assign(&tpl).map_err(|e| KafkaError::from_rdkafka(e, "assign"))
+        self.inner
+            .assign(&tpl)
+            .map_err(|e| KafkaError::from_rdkafka(e, "assign"))
     }
 
     /// Blocks until at least one message arrives or `wait` passes, then
     /// returns up to `max` messages already fetched. Empty on timeout.
     pub fn poll_batch(&self, max: usize, wait: Duration) -> Result<Vec<Message>> {
         self.check_open("poll")?;
+        if self.closing.load(Ordering::Acquire) {
+            return Err(KafkaError::Closed("poll".into()));
+        }
         if let Some(e) = self.deferred.lock().ok().and_then(|mut d| d.take()) {
             return Err(e);
         }
         let deadline = Instant::now() + wait;
         let mut out = Vec::with_capacity(max.min(4096));
         while out.len() < max {
-            let timeout = if out.is_empty() { deadline.saturating_duration_since(Instant::now()) } else { Duration::ZERO };
+            let timeout = if out.is_empty() {
+                deadline.saturating_duration_since(Instant::now())
+            } else {
+                Duration::ZERO
+            };
             match self.inner.poll(timeout) {
                 None => {
                     if !out.is_empty() || Instant::now() >= deadline {
@@ -218,7 +254,9 @@ impl Consumer {
             return Ok(());
         }
         let tpl = to_tpl(offsets, Offset::Invalid)?;
-        self.inner.store_offsets(&tpl).map_err(|e| KafkaError::from_rdkafka(e, "storeOffsets"))
+        self.inner
+            .store_offsets(&tpl)
+            .map_err(|e| KafkaError::from_rdkafka(e, "storeOffsets"))
     }
 
     /// Commits synchronously: the given offsets, or all stored ones when `None`.
@@ -226,28 +264,42 @@ impl Consumer {
     pub fn commit(&self, offsets: Option<&[TopicPartitionOffset]>) -> Result<()> {
         self.check_open("commit")?;
         let res = match offsets {
-            Some(o) => self.inner.commit(&to_tpl(o, Offset::Invalid)?, CommitMode::Sync),
+            Some(o) => self
+                .inner
+                .commit(&to_tpl(o, Offset::Invalid)?, CommitMode::Sync),
             None => self.inner.commit_consumer_state(CommitMode::Sync),
         };
         match res {
             // Nothing stored since the last commit is not a failure.
-            Err(rdkafka::error::KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => Ok(()),
+            Err(rdkafka::error::KafkaError::ConsumerCommit(
+                rdkafka::types::RDKafkaErrorCode::NoOffset,
+            )) => Ok(()),
             r => r.map_err(|e| KafkaError::from_rdkafka(e, "commit")),
         }
     }
 
     /// Committed offsets of the group for these partitions. Blocking.
-    pub fn committed(&self, partitions: &[TopicPartitionOffset], timeout: Duration) -> Result<Vec<TopicPartitionOffset>> {
+    pub fn committed(
+        &self,
+        partitions: &[TopicPartitionOffset],
+        timeout: Duration,
+    ) -> Result<Vec<TopicPartitionOffset>> {
         self.check_open("committed")?;
         let tpl = to_tpl(partitions, Offset::Invalid)?;
-        let res = self.inner.committed_offsets(tpl, timeout).map_err(|e| KafkaError::from_rdkafka(e, "committed"))?;
+        let res = self
+            .inner
+            .committed_offsets(tpl, timeout)
+            .map_err(|e| KafkaError::from_rdkafka(e, "committed"))?;
         Ok(from_tpl(&res))
     }
 
     /// The partitions currently assigned to this member.
     pub fn assignment(&self) -> Result<Vec<TopicPartitionOffset>> {
         self.check_open("assignment")?;
-        let tpl = self.inner.assignment().map_err(|e| KafkaError::from_rdkafka(e, "assignment"))?;
+        let tpl = self
+            .inner
+            .assignment()
+            .map_err(|e| KafkaError::from_rdkafka(e, "assignment"))?;
         Ok(from_tpl(&tpl))
     }
 
@@ -255,19 +307,28 @@ impl Consumer {
     /// consumer's offsets (`sendOffsetsToTransaction`).
     pub fn group_metadata(&self) -> Result<rdkafka::consumer::ConsumerGroupMetadata> {
         self.check_open("groupMetadata")?;
-        self.inner
-            .group_metadata()
-            .ok_or_else(|| KafkaError::from_code(rdkafka::types::RDKafkaErrorCode::InvalidArgument, "groupMetadata: no group"))
+        self.inner.group_metadata().ok_or_else(|| {
+            KafkaError::from_code(
+                rdkafka::types::RDKafkaErrorCode::InvalidArgument,
+                "groupMetadata: no group",
+            )
+        })
     }
 
     /// Moves the fetch position of assigned partitions. Blocking up to `timeout`.
     pub fn seek(&self, partitions: &[TopicPartitionOffset], timeout: Duration) -> Result<()> {
         self.check_open("seek")?;
         let tpl = to_tpl(partitions, Offset::Beginning)?;
-        let res = self.inner.seek_partitions(tpl, timeout).map_err(|e| KafkaError::from_rdkafka(e, "seek"))?;
+        let res = self
+            .inner
+            .seek_partitions(tpl, timeout)
+            .map_err(|e| KafkaError::from_rdkafka(e, "seek"))?;
         for e in res.elements() {
             if let Err(err) = e.error() {
-                return Err(KafkaError::from_rdkafka(err, format!("seek {}[{}]", e.topic(), e.partition())));
+                return Err(KafkaError::from_rdkafka(
+                    err,
+                    format!("seek {}[{}]", e.topic(), e.partition()),
+                ));
             }
         }
         Ok(())
@@ -276,19 +337,26 @@ impl Consumer {
     /// Stops fetching from these partitions until [`Consumer::resume`].
     pub fn pause(&self, partitions: &[TopicPartitionOffset]) -> Result<()> {
         self.check_open("pause")?;
-        self.inner.pause(&to_tpl(partitions, Offset::Invalid)?).map_err(|e| KafkaError::from_rdkafka(e, "pause"))
+        self.inner
+            .pause(&to_tpl(partitions, Offset::Invalid)?)
+            .map_err(|e| KafkaError::from_rdkafka(e, "pause"))
     }
 
     /// Resumes fetching from paused partitions.
     pub fn resume(&self, partitions: &[TopicPartitionOffset]) -> Result<()> {
         self.check_open("resume")?;
-        self.inner.resume(&to_tpl(partitions, Offset::Invalid)?).map_err(|e| KafkaError::from_rdkafka(e, "resume"))
+        self.inner
+            .resume(&to_tpl(partitions, Offset::Invalid)?)
+            .map_err(|e| KafkaError::from_rdkafka(e, "resume"))
     }
 
     /// Fetch positions (next offset to be handed out) of the assigned partitions.
     pub fn position(&self) -> Result<Vec<TopicPartitionOffset>> {
         self.check_open("position")?;
-        let tpl = self.inner.position().map_err(|e| KafkaError::from_rdkafka(e, "position"))?;
+        let tpl = self
+            .inner
+            .position()
+            .map_err(|e| KafkaError::from_rdkafka(e, "position"))?;
         Ok(from_tpl(&tpl))
     }
 
@@ -303,15 +371,24 @@ impl Consumer {
     /// Leaves the group cleanly (commits stored offsets when auto-commit is on,
     /// runs the revocation) and releases the member. Blocking; idempotent.
     pub fn close(&self) -> Result<()> {
-        if self.closed.swap(true, Ordering::AcqRel) || !self.has_group {
+        if self.closing.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        self.inner.close_queue().map_err(|e| KafkaError::from_rdkafka(e, "close"))?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !self.inner.closed() && Instant::now() < deadline {
-            let _ = self.inner.poll(Duration::from_millis(100));
-        }
-        Ok(())
+        let result = if self.has_group {
+            let r = self
+                .inner
+                .close_queue()
+                .map_err(|e| KafkaError::from_rdkafka(e, "close"));
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while r.is_ok() && !self.inner.closed() && Instant::now() < deadline {
+                let _ = self.inner.poll(Duration::from_millis(100));
+            }
+            r
+        } else {
+            Ok(())
+        };
+        self.closed.store(true, Ordering::Release);
+        result
     }
 }
 
@@ -325,7 +402,8 @@ fn validate_topic(t: &str) -> Result<()> {
         && t.len() <= 249
         && t != "."
         && t != ".."
-        && t.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
     if legal {
         Ok(())
     } else {
@@ -336,15 +414,23 @@ fn validate_topic(t: &str) -> Result<()> {
     }
 }
 
-pub(crate) fn to_tpl(parts: &[TopicPartitionOffset], default: Offset) -> Result<TopicPartitionList> {
+pub(crate) fn to_tpl(
+    parts: &[TopicPartitionOffset],
+    default: Offset,
+) -> Result<TopicPartitionList> {
     let mut tpl = TopicPartitionList::with_capacity(parts.len());
     for p in parts {
         if p.partition < 0 {
-            return Err(KafkaError::InvalidArgument { field: "partition".into(), reason: format!("{} is negative", p.partition) });
+            return Err(KafkaError::InvalidArgument {
+                field: "partition".into(),
+                reason: format!("{} is negative", p.partition),
+            });
         }
         let off = p.offset.map(Offset::Offset).unwrap_or(default);
         tpl.add_partition_offset(&p.topic, p.partition, off)
-            .map_err(|e| KafkaError::from_rdkafka(e, format!("offset for {}[{}]", p.topic, p.partition)))?;
+            .map_err(|e| {
+                KafkaError::from_rdkafka(e, format!("offset for {}[{}]", p.topic, p.partition))
+            })?;
     }
     Ok(tpl)
 }

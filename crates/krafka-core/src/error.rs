@@ -80,7 +80,13 @@ impl KafkaError {
 
     /// Whether retrying may succeed.
     pub fn is_retriable(&self) -> bool {
-        matches!(self, KafkaError::Kafka { retriable: true, .. })
+        matches!(
+            self,
+            KafkaError::Kafka {
+                retriable: true,
+                ..
+            }
+        )
     }
 
     /// Whether the client is unusable from now on.
@@ -90,7 +96,13 @@ impl KafkaError {
 
     /// Transactions only: whether the current transaction must be aborted.
     pub fn txn_requires_abort(&self) -> bool {
-        matches!(self, KafkaError::Kafka { txn_requires_abort: true, .. })
+        matches!(
+            self,
+            KafkaError::Kafka {
+                txn_requires_abort: true,
+                ..
+            }
+        )
     }
 
     /// An error from a librdkafka code, with krafka's context.
@@ -109,9 +121,10 @@ impl KafkaError {
     pub fn from_rdkafka(err: RdError, context: impl Into<String>) -> Self {
         let context = context.into();
         match err {
-            RdError::ClientConfig(_, desc, key, value) => {
-                KafkaError::Config { reason: crate::config::redact(&key, &value, &desc), key }
-            }
+            RdError::ClientConfig(_, desc, key, value) => KafkaError::Config {
+                reason: crate::config::redact(&key, &value, &desc),
+                key,
+            },
             RdError::ClientCreation(msg) => KafkaError::Kafka {
                 code: RDKafkaErrorCode::InvalidArgument,
                 context,
@@ -196,8 +209,14 @@ mod tests {
     #[test]
     fn codes_mirror_librdkafka_names() {
         assert_eq!(code_name(RDKafkaErrorCode::QueueFull), "ERR__QUEUE_FULL");
-        assert_eq!(code_name(RDKafkaErrorCode::MessageSizeTooLarge), "ERR_MSG_SIZE_TOO_LARGE");
-        let e = KafkaError::Config { key: "foo".into(), reason: "unknown".into() };
+        assert_eq!(
+            code_name(RDKafkaErrorCode::MessageSizeTooLarge),
+            "ERR_MSG_SIZE_TOO_LARGE"
+        );
+        let e = KafkaError::Config {
+            key: "foo".into(),
+            reason: "unknown".into(),
+        };
         assert_eq!(e.code(), "ERR__INVALID_ARG");
         assert!(e.to_string().contains("\"foo\""));
     }

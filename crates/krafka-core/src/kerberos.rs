@@ -82,9 +82,17 @@ mod ffi {
     extern "C" {
         pub fn krb5_init_context(ctx: *mut krb5_context) -> krb5_error_code;
         pub fn krb5_free_context(ctx: krb5_context);
-        pub fn krb5_parse_name(ctx: krb5_context, name: *const c_char, out: *mut krb5_principal) -> krb5_error_code;
+        pub fn krb5_parse_name(
+            ctx: krb5_context,
+            name: *const c_char,
+            out: *mut krb5_principal,
+        ) -> krb5_error_code;
         pub fn krb5_free_principal(ctx: krb5_context, p: krb5_principal);
-        pub fn krb5_kt_resolve(ctx: krb5_context, name: *const c_char, out: *mut krb5_keytab) -> krb5_error_code;
+        pub fn krb5_kt_resolve(
+            ctx: krb5_context,
+            name: *const c_char,
+            out: *mut krb5_keytab,
+        ) -> krb5_error_code;
         pub fn krb5_kt_close(ctx: krb5_context, kt: krb5_keytab) -> krb5_error_code;
         pub fn krb5_get_init_creds_keytab(
             ctx: krb5_context,
@@ -96,13 +104,29 @@ mod ffi {
             options: *mut c_void,
         ) -> krb5_error_code;
         pub fn krb5_free_cred_contents(ctx: krb5_context, creds: *mut krb5_creds);
-        pub fn krb5_cc_resolve(ctx: krb5_context, name: *const c_char, out: *mut krb5_ccache) -> krb5_error_code;
-        pub fn krb5_cc_initialize(ctx: krb5_context, cc: krb5_ccache, p: krb5_principal) -> krb5_error_code;
-        pub fn krb5_cc_store_cred(ctx: krb5_context, cc: krb5_ccache, creds: *mut krb5_creds) -> krb5_error_code;
+        pub fn krb5_cc_resolve(
+            ctx: krb5_context,
+            name: *const c_char,
+            out: *mut krb5_ccache,
+        ) -> krb5_error_code;
+        pub fn krb5_cc_initialize(
+            ctx: krb5_context,
+            cc: krb5_ccache,
+            p: krb5_principal,
+        ) -> krb5_error_code;
+        pub fn krb5_cc_store_cred(
+            ctx: krb5_context,
+            cc: krb5_ccache,
+            creds: *mut krb5_creds,
+        ) -> krb5_error_code;
         pub fn krb5_cc_close(ctx: krb5_context, cc: krb5_ccache) -> krb5_error_code;
         pub fn krb5_get_error_message(ctx: krb5_context, code: krb5_error_code) -> *const c_char;
         pub fn krb5_free_error_message(ctx: krb5_context, msg: *const c_char);
-        pub fn gss_krb5_ccache_name(minor: *mut c_uint, name: *const c_char, out_name: *mut *const c_char) -> c_uint;
+        pub fn gss_krb5_ccache_name(
+            minor: *mut c_uint,
+            name: *const c_char,
+            out_name: *mut *const c_char,
+        ) -> c_uint;
     }
 
     pub const _UNUSED: c_int = 0;
@@ -172,7 +196,12 @@ fn explain(step: &str, code: i32, detail: &str, principal: &str, keytab: &str) -
         ),
         _ => ("FAILED", "see the krb5 message; KRB5_TRACE=/dev/stderr shows every step".to_string()),
     };
-    KafkaError::Kerberos { cause: cause.into(), step: step.into(), message: detail.to_string(), fix }
+    KafkaError::Kerberos {
+        cause: cause.into(),
+        step: step.into(),
+        message: detail.to_string(),
+        fix,
+    }
 }
 
 /// The outcome of the latest login attempt of one principal.
@@ -200,8 +229,13 @@ impl Login {
 
     /// Waits (bounded) for the first login attempt; returns its error, if any.
     pub fn wait_ready(&self, timeout: Duration) -> Result<()> {
-        let Ok(guard) = self.status.lock() else { return Ok(()) };
-        let Ok((guard, _)) = self.changed.wait_timeout_while(guard, timeout, |s| matches!(s, Status::Pending)) else {
+        let Ok(guard) = self.status.lock() else {
+            return Ok(());
+        };
+        let Ok((guard, _)) = self
+            .changed
+            .wait_timeout_while(guard, timeout, |s| matches!(s, Status::Pending))
+        else {
             return Ok(());
         };
         match &*guard {
@@ -245,8 +279,10 @@ impl Login {
             };
             explain(step, code, &detail, &self.principal, &self.keytab)
         };
-        let principal = CString::new(self.principal.as_str()).map_err(|_| bad_key("sasl.kerberos.principal"))?;
-        let keytab = CString::new(format!("FILE:{}", self.keytab)).map_err(|_| bad_key("sasl.kerberos.keytab"))?;
+        let principal = CString::new(self.principal.as_str())
+            .map_err(|_| bad_key("sasl.kerberos.principal"))?;
+        let keytab = CString::new(format!("FILE:{}", self.keytab))
+            .map_err(|_| bad_key("sasl.kerberos.keytab"))?;
         // SAFETY: every krb5 object is created and released within this block.
         unsafe {
             let mut ctx: ffi::krb5_context = std::ptr::null_mut();
@@ -268,7 +304,15 @@ impl Login {
                 if rc != 0 {
                     return Err(fail("keytab", ctx, rc));
                 }
-                let rc = ffi::krb5_get_init_creds_keytab(ctx, &mut creds, p, kt, 0, std::ptr::null(), std::ptr::null_mut());
+                let rc = ffi::krb5_get_init_creds_keytab(
+                    ctx,
+                    &mut creds,
+                    p,
+                    kt,
+                    0,
+                    std::ptr::null(),
+                    std::ptr::null_mut(),
+                );
                 if rc != 0 {
                     return Err(fail("TGT from keytab", ctx, rc));
                 }
@@ -326,11 +370,16 @@ impl Login {
 }
 
 fn now_secs() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn bad_key(key: &str) -> KafkaError {
-    KafkaError::Config { key: key.into(), reason: "must not contain NUL characters".into() }
+    KafkaError::Config {
+        key: key.into(),
+        reason: "must not contain NUL characters".into(),
+    }
 }
 
 type Registry = Mutex<HashMap<(String, String), Arc<Login>>>;
@@ -342,7 +391,9 @@ fn registry() -> &'static Registry {
 
 /// The login for (principal, keytab), started on first use.
 pub fn login(principal: &str, keytab: &str) -> Result<Arc<Login>> {
-    let mut reg = registry().lock().map_err(|_| KafkaError::Closed("kerberos registry".into()))?;
+    let mut reg = registry()
+        .lock()
+        .map_err(|_| KafkaError::Closed("kerberos registry".into()))?;
     if let Some(l) = reg.get(&(principal.to_string(), keytab.to_string())) {
         return Ok(l.clone());
     }
@@ -350,7 +401,8 @@ pub fn login(principal: &str, keytab: &str) -> Result<Arc<Login>> {
     let login = Arc::new(Login {
         principal: principal.into(),
         keytab: keytab.into(),
-        ccache: CString::new(format!("MEMORY:krafka-{n}")).map_err(|_| bad_key("sasl.kerberos.principal"))?,
+        ccache: CString::new(format!("MEMORY:krafka-{n}"))
+            .map_err(|_| bad_key("sasl.kerberos.principal"))?,
         status: Mutex::new(Status::Pending),
         changed: Condvar::new(),
     });
@@ -364,13 +416,23 @@ pub fn login(principal: &str, keytab: &str) -> Result<Arc<Login>> {
 }
 
 fn find_login(principal: &str, keytab: &str) -> Option<Arc<Login>> {
-    registry().lock().ok()?.get(&(principal.to_string(), keytab.to_string())).cloned()
+    registry()
+        .lock()
+        .ok()?
+        .get(&(principal.to_string(), keytab.to_string()))
+        .cloned()
 }
 
 /// Whether the config selects SASL/GSSAPI.
 pub fn uses_gssapi(cc: &ClientConfig) -> bool {
-    let mech = cc.get("sasl.mechanisms").or_else(|| cc.get("sasl.mechanism")).unwrap_or("GSSAPI");
-    let proto = cc.get("security.protocol").unwrap_or("plaintext").to_ascii_lowercase();
+    let mech = cc
+        .get("sasl.mechanisms")
+        .or_else(|| cc.get("sasl.mechanism"))
+        .unwrap_or("GSSAPI");
+    let proto = cc
+        .get("security.protocol")
+        .unwrap_or("plaintext")
+        .to_ascii_lowercase();
     proto.starts_with("sasl") && mech.eq_ignore_ascii_case("GSSAPI")
 }
 
@@ -383,23 +445,37 @@ pub(crate) fn prepare(user: &Config, cc: &mut ClientConfig) -> Result<()> {
     // Read from the built config: it includes keys translated from sasl.jaas.config.
     let user = cc.clone();
     let user_runs_kinit = user.get("sasl.kerberos.kinit.cmd").is_some()
-        || user.get("sasl.kerberos.min.time.before.relogin").is_some_and(|v| v != "0");
+        || user
+            .get("sasl.kerberos.min.time.before.relogin")
+            .is_some_and(|v| v != "0");
     if !user_runs_kinit {
         // No `kinit` subprocess: krb5 inside the addon logs in by itself.
         cc.set("sasl.kerberos.min.time.before.relogin", "0");
     }
-    let Some(keytab) = user.get("sasl.kerberos.keytab") else { return Ok(()) };
+    let Some(keytab) = user.get("sasl.kerberos.keytab") else {
+        return Ok(());
+    };
     if user_runs_kinit {
         return Ok(());
     }
     if let Err(e) = std::fs::File::open(keytab) {
         let code = e.raw_os_error().unwrap_or(code::ENOENT);
-        return Err(explain("keytab check", code, &format!("cannot read sasl.kerberos.keytab \"{keytab}\": {e}"), "", keytab));
+        return Err(explain(
+            "keytab check",
+            code,
+            &format!("cannot read sasl.kerberos.keytab \"{keytab}\": {e}"),
+            "",
+            keytab,
+        ));
     }
-    let principal = user.get("sasl.kerberos.principal").ok_or_else(|| KafkaError::Config {
-        key: "sasl.kerberos.principal".into(),
-        reason: "a keytab login needs the principal to log in as (e.g. svc-orders@CORP.EXAMPLE)".into(),
-    })?;
+    let principal = user
+        .get("sasl.kerberos.principal")
+        .ok_or_else(|| KafkaError::Config {
+            key: "sasl.kerberos.principal".into(),
+            reason:
+                "a keytab login needs the principal to log in as (e.g. svc-orders@CORP.EXAMPLE)"
+                    .into(),
+        })?;
     let login = login(principal, keytab)?;
     match self_path() {
         Some(me) => {
@@ -423,23 +499,43 @@ pub(crate) fn prepare(user: &Config, cc: &mut ClientConfig) -> Result<()> {
 /// krb5.conf: krafka writes a minimal one and points krb5 at it through
 /// `KRB5_CONFIG` (process-wide, as krb5 reads it there).
 fn configure_realm(user: &Config) -> Result<()> {
-    let (realm, kdc) = (user.get("krafka.kerberos.realm"), user.get("krafka.kerberos.kdc"));
+    let (realm, kdc) = (
+        user.get("krafka.kerberos.realm"),
+        user.get("krafka.kerberos.kdc"),
+    );
     let (realm, kdcs) = match (realm, kdc) {
         (None, None) => return Ok(()),
         (Some(r), Some(k)) if !r.is_empty() && !k.is_empty() => (r, k),
         (None, _) | (Some(""), _) => {
-            return Err(KafkaError::Config { key: "krafka.kerberos.realm".into(), reason: "give the realm together with krafka.kerberos.kdc".into() })
+            return Err(KafkaError::Config {
+                key: "krafka.kerberos.realm".into(),
+                reason: "give the realm together with krafka.kerberos.kdc".into(),
+            })
         }
-        _ => return Err(KafkaError::Config { key: "krafka.kerberos.kdc".into(), reason: "give the KDC host[:port] list together with krafka.kerberos.realm".into() }),
+        _ => {
+            return Err(KafkaError::Config {
+                key: "krafka.kerberos.kdc".into(),
+                reason: "give the KDC host[:port] list together with krafka.kerberos.realm".into(),
+            })
+        }
     };
-    let bad = |s: &str| s.chars().any(|c| c.is_whitespace() || "{}[]=;#".contains(c));
+    let bad = |s: &str| {
+        s.chars()
+            .any(|c| c.is_whitespace() || "{}[]=;#".contains(c))
+    };
     if bad(realm) {
-        return Err(KafkaError::Config { key: "krafka.kerberos.realm".into(), reason: format!("\"{realm}\" is not a realm name") });
+        return Err(KafkaError::Config {
+            key: "krafka.kerberos.realm".into(),
+            reason: format!("\"{realm}\" is not a realm name"),
+        });
     }
     let mut kdc_lines = String::new();
     for k in kdcs.split(',').map(str::trim).filter(|k| !k.is_empty()) {
         if bad(k) {
-            return Err(KafkaError::Config { key: "krafka.kerberos.kdc".into(), reason: format!("\"{k}\" is not a host[:port]") });
+            return Err(KafkaError::Config {
+                key: "krafka.kerberos.kdc".into(),
+                reason: format!("\"{k}\" is not a host[:port]"),
+            });
         }
         kdc_lines.push_str(&format!("    kdc = {k}\n"));
     }
@@ -447,9 +543,11 @@ fn configure_realm(user: &Config) -> Result<()> {
         "# written by krafka from krafka.kerberos.realm / krafka.kerberos.kdc\n[libdefaults]\n  default_realm = {realm}\n  dns_lookup_kdc = false\n  dns_lookup_realm = false\n  dns_canonicalize_hostname = false\n  rdns = false\n  udp_preference_limit = 1\n[realms]\n  {realm} = {{\n{kdc_lines}  }}\n"
     );
     let dir = std::env::temp_dir().join(format!("krafka-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| KafkaError::Closed(format!("cannot write krb5.conf: {e}")))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| KafkaError::Closed(format!("cannot write krb5.conf: {e}")))?;
     let path = dir.join(format!("krb5-{realm}.conf"));
-    std::fs::write(&path, conf).map_err(|e| KafkaError::Closed(format!("cannot write krb5.conf: {e}")))?;
+    std::fs::write(&path, conf)
+        .map_err(|e| KafkaError::Closed(format!("cannot write krb5.conf: {e}")))?;
     std::env::set_var("KRB5_CONFIG", &path);
     Ok(())
 }
@@ -461,10 +559,13 @@ fn self_path() -> Option<String> {
         // SAFETY: dladdr only reads loader data for an address inside this object.
         unsafe {
             let mut info: libc::Dl_info = std::mem::zeroed();
-            if libc::dladdr(self_path as *const c_void, &mut info) == 0 || info.dli_fname.is_null() {
+            if libc::dladdr(self_path as *const c_void, &mut info) == 0 || info.dli_fname.is_null()
+            {
                 return None;
             }
-            let path = CStr::from_ptr(info.dli_fname).to_string_lossy().into_owned();
+            let path = CStr::from_ptr(info.dli_fname)
+                .to_string_lossy()
+                .into_owned();
             let handle = libc::dlopen(info.dli_fname, libc::RTLD_LAZY | libc::RTLD_NOLOAD);
             if handle.is_null() {
                 return None;
@@ -484,7 +585,8 @@ fn self_path() -> Option<String> {
 unsafe fn conf_get(conf: *const rdkafka::bindings::rd_kafka_conf_t, name: &CStr) -> Option<String> {
     let mut buf = vec![0 as c_char; 4096];
     let mut size = buf.len();
-    let res = rdkafka::bindings::rd_kafka_conf_get(conf, name.as_ptr(), buf.as_mut_ptr(), &mut size);
+    let res =
+        rdkafka::bindings::rd_kafka_conf_get(conf, name.as_ptr(), buf.as_mut_ptr(), &mut size);
     (res == rdkafka::bindings::rd_kafka_conf_res_t::RD_KAFKA_CONF_OK)
         .then(|| CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned())
 }
@@ -504,7 +606,12 @@ pub unsafe fn plugin_conf_init(
     _errstr: *mut c_char,
     _errstr_size: usize,
 ) -> rdkafka::bindings::rd_kafka_resp_err_t {
-    rdkafka::bindings::rd_kafka_conf_interceptor_add_on_new(conf, c"krafka-kerberos".as_ptr(), Some(on_new), std::ptr::null_mut())
+    rdkafka::bindings::rd_kafka_conf_interceptor_add_on_new(
+        conf,
+        c"krafka-kerberos".as_ptr(),
+        Some(on_new),
+        std::ptr::null_mut(),
+    )
 }
 
 unsafe extern "C" fn on_new(
@@ -515,15 +622,26 @@ unsafe extern "C" fn on_new(
     _errstr_size: usize,
 ) -> rdkafka::bindings::rd_kafka_resp_err_t {
     use rdkafka::bindings as rd;
-    let (Some(principal), Some(keytab)) =
-        (conf_get(conf, c"sasl.kerberos.principal"), conf_get(conf, c"sasl.kerberos.keytab"))
-    else {
+    let (Some(principal), Some(keytab)) = (
+        conf_get(conf, c"sasl.kerberos.principal"),
+        conf_get(conf, c"sasl.kerberos.keytab"),
+    ) else {
         return rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
     };
     if let Some(login) = find_login(&principal, &keytab) {
         let opaque = Arc::into_raw(login) as *mut c_void;
-        rd::rd_kafka_interceptor_add_on_thread_start(rk, c"krafka-kerberos".as_ptr(), Some(on_thread_start), opaque);
-        rd::rd_kafka_interceptor_add_on_destroy(rk, c"krafka-kerberos".as_ptr(), Some(on_destroy), opaque);
+        rd::rd_kafka_interceptor_add_on_thread_start(
+            rk,
+            c"krafka-kerberos".as_ptr(),
+            Some(on_thread_start),
+            opaque,
+        );
+        rd::rd_kafka_interceptor_add_on_destroy(
+            rk,
+            c"krafka-kerberos".as_ptr(),
+            Some(on_destroy),
+            opaque,
+        );
     }
     rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
 }
@@ -569,7 +687,10 @@ impl Identity {
         uses_gssapi(cc).then(|| Identity {
             principal: cc.get("sasl.kerberos.principal").map(str::to_string),
             keytab: cc.get("sasl.kerberos.keytab").map(str::to_string),
-            service: cc.get("sasl.kerberos.service.name").unwrap_or("kafka").to_string(),
+            service: cc
+                .get("sasl.kerberos.service.name")
+                .unwrap_or("kafka")
+                .to_string(),
         })
     }
 }
@@ -589,23 +710,50 @@ pub fn explain_auth_failure(id: &Identity, reason: &str) -> Option<KafkaError> {
     let service = format!("{}/<broker host>", id.service);
     let (cause, fix) = if r.contains("server") && r.contains("not found in kerberos database") {
         ("SERVICE_UNKNOWN", format!("the KDC has no service principal {service}: check sasl.kerberos.service.name (\"{}\") and that bootstrap.servers uses the broker's canonical host name", id.service))
-    } else if r.contains("no kerberos credentials") || r.contains("no credentials cache") || r.contains("credentials cache file") || r.contains("no credentials were supplied") || r.contains("matching credential not found") {
+    } else if r.contains("no kerberos credentials")
+        || r.contains("no credentials cache")
+        || r.contains("credentials cache file")
+        || r.contains("no credentials were supplied")
+        || r.contains("matching credential not found")
+    {
         ("NO_CREDENTIALS", "no Kerberos credentials: set sasl.kerberos.keytab and sasl.kerberos.principal, or run kinit (and set KRB5CCNAME) before starting".to_string())
     } else if r.contains("clock skew") {
-        ("CLOCK_SKEW", "this host's clock differs from the KDC's too much: sync the clock (NTP)".to_string())
+        (
+            "CLOCK_SKEW",
+            "this host's clock differs from the KDC's too much: sync the clock (NTP)".to_string(),
+        )
     } else if r.contains("expired") {
-        ("EXPIRED", "the Kerberos ticket has expired: use a keytab (krafka renews it) or run kinit again".to_string())
+        (
+            "EXPIRED",
+            "the Kerberos ticket has expired: use a keytab (krafka renews it) or run kinit again"
+                .to_string(),
+        )
     } else if r.contains("cannot contact any kdc") {
-        ("KDC_UNREACHABLE", "no KDC answered: check krb5.conf's kdc entries and the network".to_string())
+        (
+            "KDC_UNREACHABLE",
+            "no KDC answered: check krb5.conf's kdc entries and the network".to_string(),
+        )
     } else if r.contains("cannot find kdc for realm") || r.contains("realm not local") {
-        ("UNKNOWN_REALM", "krb5.conf has no entry for the realm: set KRB5_CONFIG or krafka.kerberos.realm/kdc".to_string())
+        (
+            "UNKNOWN_REALM",
+            "krb5.conf has no entry for the realm: set KRB5_CONFIG or krafka.kerberos.realm/kdc"
+                .to_string(),
+        )
     } else if r.contains("gssapi") || r.contains("kerberos") {
-        ("FAILED", "see the message; KRB5_TRACE=/dev/stderr traces every krb5 step".to_string())
+        (
+            "FAILED",
+            "see the message; KRB5_TRACE=/dev/stderr traces every krb5 step".to_string(),
+        )
     } else {
         return None;
     };
     let _ = (principal, keytab);
-    Some(KafkaError::Kerberos { cause: cause.into(), step: "broker SASL/GSSAPI handshake".into(), message: reason.to_string(), fix })
+    Some(KafkaError::Kerberos {
+        cause: cause.into(),
+        step: "broker SASL/GSSAPI handshake".into(),
+        message: reason.to_string(),
+        fix,
+    })
 }
 
 #[allow(dead_code)]
@@ -614,8 +762,11 @@ const _: c_int = ffi::_UNUSED;
 /// Replaces a client's authentication error with the Kerberos diagnosis when
 /// there is one; other errors pass through unchanged.
 pub fn refine(err: KafkaError, id: Option<&Identity>) -> KafkaError {
-    let (Some(id), KafkaError::Kafka { code, message, .. }) = (id, &err) else { return err };
-    let auth = matches!(code, rdkafka::types::RDKafkaErrorCode::Authentication) || message.contains("SASL");
+    let (Some(id), KafkaError::Kafka { code, message, .. }) = (id, &err) else {
+        return err;
+    };
+    let auth = matches!(code, rdkafka::types::RDKafkaErrorCode::Authentication)
+        || message.contains("SASL");
     if !auth {
         return err;
     }
@@ -638,16 +789,51 @@ mod doctor_ffi {
     }
 
     extern "C" {
-        pub fn krb5_kt_start_seq_get(ctx: krb5_context, kt: krb5_keytab, cursor: *mut *mut c_void) -> krb5_error_code;
-        pub fn krb5_kt_next_entry(ctx: krb5_context, kt: krb5_keytab, e: *mut krb5_keytab_entry, cursor: *mut *mut c_void) -> krb5_error_code;
-        pub fn krb5_kt_end_seq_get(ctx: krb5_context, kt: krb5_keytab, cursor: *mut *mut c_void) -> krb5_error_code;
-        pub fn krb5_free_keytab_entry_contents(ctx: krb5_context, e: *mut krb5_keytab_entry) -> krb5_error_code;
-        pub fn krb5_unparse_name(ctx: krb5_context, p: krb5_principal, out: *mut *mut c_char) -> krb5_error_code;
+        pub fn krb5_kt_start_seq_get(
+            ctx: krb5_context,
+            kt: krb5_keytab,
+            cursor: *mut *mut c_void,
+        ) -> krb5_error_code;
+        pub fn krb5_kt_next_entry(
+            ctx: krb5_context,
+            kt: krb5_keytab,
+            e: *mut krb5_keytab_entry,
+            cursor: *mut *mut c_void,
+        ) -> krb5_error_code;
+        pub fn krb5_kt_end_seq_get(
+            ctx: krb5_context,
+            kt: krb5_keytab,
+            cursor: *mut *mut c_void,
+        ) -> krb5_error_code;
+        pub fn krb5_free_keytab_entry_contents(
+            ctx: krb5_context,
+            e: *mut krb5_keytab_entry,
+        ) -> krb5_error_code;
+        pub fn krb5_unparse_name(
+            ctx: krb5_context,
+            p: krb5_principal,
+            out: *mut *mut c_char,
+        ) -> krb5_error_code;
         pub fn krb5_free_unparsed_name(ctx: krb5_context, s: *mut c_char);
-        pub fn krb5_enctype_to_name(enctype: i32, shortest: c_uint, buf: *mut c_char, buflen: usize) -> krb5_error_code;
-        pub fn krb5_get_credentials(ctx: krb5_context, options: i32, cc: krb5_ccache, in_creds: *mut krb5_creds, out: *mut *mut krb5_creds) -> krb5_error_code;
+        pub fn krb5_enctype_to_name(
+            enctype: i32,
+            shortest: c_uint,
+            buf: *mut c_char,
+            buflen: usize,
+        ) -> krb5_error_code;
+        pub fn krb5_get_credentials(
+            ctx: krb5_context,
+            options: i32,
+            cc: krb5_ccache,
+            in_creds: *mut krb5_creds,
+            out: *mut *mut krb5_creds,
+        ) -> krb5_error_code;
         pub fn krb5_free_creds(ctx: krb5_context, c: *mut krb5_creds);
-        pub fn krb5_cc_get_principal(ctx: krb5_context, cc: krb5_ccache, p: *mut krb5_principal) -> krb5_error_code;
+        pub fn krb5_cc_get_principal(
+            ctx: krb5_context,
+            cc: krb5_ccache,
+            p: *mut krb5_principal,
+        ) -> krb5_error_code;
         pub fn krb5_cc_destroy(ctx: krb5_context, cc: krb5_ccache) -> krb5_error_code;
     }
 }
@@ -668,14 +854,32 @@ pub struct CheckStep {
 }
 
 fn pass(step: &str, detail: String) -> CheckStep {
-    CheckStep { step: step.into(), ok: true, detail, fix: None, code: None }
+    CheckStep {
+        step: step.into(),
+        ok: true,
+        detail,
+        fix: None,
+        code: None,
+    }
 }
 
 fn failed(step: &str, e: KafkaError) -> CheckStep {
     let code = Some(e.code());
     match e {
-        KafkaError::Kerberos { message, fix, .. } => CheckStep { step: step.into(), ok: false, detail: message, fix: Some(fix), code },
-        other => CheckStep { step: step.into(), ok: false, detail: other.to_string(), fix: None, code },
+        KafkaError::Kerberos { message, fix, .. } => CheckStep {
+            step: step.into(),
+            ok: false,
+            detail: message,
+            fix: Some(fix),
+            code,
+        },
+        other => CheckStep {
+            step: step.into(),
+            ok: false,
+            detail: other.to_string(),
+            fix: None,
+            code,
+        },
     }
 }
 
@@ -699,7 +903,11 @@ fn kdcs_of(conf_text: &str, realm: &str) -> Vec<String> {
         } else if in_realm && line.starts_with('}') {
             in_realm = false;
         } else if in_realm {
-            if let Some(v) = line.strip_prefix("kdc").map(str::trim).and_then(|r| r.strip_prefix('=')) {
+            if let Some(v) = line
+                .strip_prefix("kdc")
+                .map(str::trim)
+                .and_then(|r| r.strip_prefix('='))
+            {
                 out.push(v.trim().to_string());
             }
         }
@@ -724,41 +932,94 @@ pub fn check(user: &Config, broker_check: impl FnOnce(&Config) -> Result<()>) ->
         steps.push(failed("krb5 config and realm", e));
         return steps;
     }
-    let principal = user.get("sasl.kerberos.principal").unwrap_or("").to_string();
+    let principal = user
+        .get("sasl.kerberos.principal")
+        .unwrap_or("")
+        .to_string();
     let keytab = user.get("sasl.kerberos.keytab").map(str::to_string);
-    let realm = principal.rsplit_once('@').map(|(_, r)| r.to_string()).unwrap_or_default();
-    let service = user.get("sasl.kerberos.service.name").unwrap_or("kafka").to_string();
+    let realm = principal
+        .rsplit_once('@')
+        .map(|(_, r)| r.to_string())
+        .unwrap_or_default();
+    let service = user
+        .get("sasl.kerberos.service.name")
+        .unwrap_or("kafka")
+        .to_string();
     let host = user
         .get("bootstrap.servers")
         .and_then(|b| b.split(',').next())
-        .map(|b| b.trim().rsplit_once(':').map_or(b.trim(), |(h, _)| h).to_string())
+        .map(|b| {
+            b.trim()
+                .rsplit_once(':')
+                .map_or(b.trim(), |(h, _)| h)
+                .to_string()
+        })
         .unwrap_or_default();
 
     // 1. krb5 config and realm.
     let conf_path = std::env::var("KRB5_CONFIG").unwrap_or_else(|_| "/etc/krb5.conf".into());
-    let conf_text = conf_path.split(':').filter_map(|p| std::fs::read_to_string(p).ok()).collect::<Vec<_>>().join("\n");
+    let conf_text = conf_path
+        .split(':')
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .collect::<Vec<_>>()
+        .join("\n");
     let kdcs = kdcs_of(&conf_text, &realm);
     if realm.is_empty() {
-        steps.push(failed("krb5 config and realm", KafkaError::Kerberos { cause: "UNKNOWN_REALM".into(), step: "krb5 config".into(), message: "sasl.kerberos.principal has no @REALM".into(), fix: "give the full principal, e.g. svc-orders@CORP.EXAMPLE".into() }));
+        steps.push(failed(
+            "krb5 config and realm",
+            KafkaError::Kerberos {
+                cause: "UNKNOWN_REALM".into(),
+                step: "krb5 config".into(),
+                message: "sasl.kerberos.principal has no @REALM".into(),
+                fix: "give the full principal, e.g. svc-orders@CORP.EXAMPLE".into(),
+            },
+        ));
         return steps;
     }
     if kdcs.is_empty() {
-        steps.push(failed("krb5 config and realm", explain("krb5 config", code::REALM_UNKNOWN, &format!("{conf_path} has no kdc for realm {realm}"), &principal, "")));
+        steps.push(failed(
+            "krb5 config and realm",
+            explain(
+                "krb5 config",
+                code::REALM_UNKNOWN,
+                &format!("{conf_path} has no kdc for realm {realm}"),
+                &principal,
+                "",
+            ),
+        ));
         return steps;
     }
-    steps.push(pass("krb5 config and realm", format!("{conf_path}: realm {realm}, kdc {}", kdcs.join(", "))));
+    steps.push(pass(
+        "krb5 config and realm",
+        format!("{conf_path}: realm {realm}, kdc {}", kdcs.join(", ")),
+    ));
 
     // 2. KDC reachable (TCP).
     let reachable = kdcs.iter().find_map(|k| {
-        let addr = if k.contains(':') { k.clone() } else { format!("{k}:88") };
+        let addr = if k.contains(':') {
+            k.clone()
+        } else {
+            format!("{k}:88")
+        };
         use std::net::ToSocketAddrs;
         let sa = addr.to_socket_addrs().ok()?.next()?;
-        std::net::TcpStream::connect_timeout(&sa, Duration::from_secs(3)).ok().map(|_| addr)
+        std::net::TcpStream::connect_timeout(&sa, Duration::from_secs(3))
+            .ok()
+            .map(|_| addr)
     });
     match reachable {
         Some(a) => steps.push(pass("KDC reachable", format!("{a} accepts connections"))),
         None => {
-            steps.push(failed("KDC reachable", explain("KDC contact", code::KDC_UNREACH, &format!("none of {} accepted a TCP connection", kdcs.join(", ")), &principal, "")));
+            steps.push(failed(
+                "KDC reachable",
+                explain(
+                    "KDC contact",
+                    code::KDC_UNREACH,
+                    &format!("none of {} accepted a TCP connection", kdcs.join(", ")),
+                    &principal,
+                    "",
+                ),
+            ));
             return steps;
         }
     }
@@ -769,11 +1030,15 @@ pub fn check(user: &Config, broker_check: impl FnOnce(&Config) -> Result<()>) ->
         if ffi::krb5_init_context(&mut ctx) != 0 {
             return steps;
         }
-        let cname = CString::new(format!("MEMORY:krafka-doctor-{}", now_secs())).unwrap_or_default();
+        let cname =
+            CString::new(format!("MEMORY:krafka-doctor-{}", now_secs())).unwrap_or_default();
         // 3. keytab.
         let have_creds = match &keytab {
             None => {
-                steps.push(pass("keytab", "no sasl.kerberos.keytab: the default ticket cache (kinit) is used".into()));
+                steps.push(pass(
+                    "keytab",
+                    "no sasl.kerberos.keytab: the default ticket cache (kinit) is used".into(),
+                ));
                 false
             }
             Some(kt_path) => {
@@ -781,7 +1046,16 @@ pub fn check(user: &Config, broker_check: impl FnOnce(&Config) -> Result<()>) ->
                 let mut kt: ffi::krb5_keytab = std::ptr::null_mut();
                 let mut entries = Vec::new();
                 if std::fs::File::open(kt_path).is_err() {
-                    steps.push(failed("keytab", explain("keytab check", code::ENOENT, &format!("cannot read {kt_path}"), &principal, kt_path)));
+                    steps.push(failed(
+                        "keytab",
+                        explain(
+                            "keytab check",
+                            code::ENOENT,
+                            &format!("cannot read {kt_path}"),
+                            &principal,
+                            kt_path,
+                        ),
+                    ));
                     ffi::krb5_free_context(ctx);
                     return steps;
                 }
@@ -793,8 +1067,17 @@ pub fn check(user: &Config, broker_check: impl FnOnce(&Config) -> Result<()>) ->
                             let mut name: *mut c_char = std::ptr::null_mut();
                             doctor_ffi::krb5_unparse_name(ctx, e.principal, &mut name);
                             let mut buf = [0 as c_char; 64];
-                            doctor_ffi::krb5_enctype_to_name(e.key.enctype, 1, buf.as_mut_ptr(), buf.len());
-                            entries.push((CStr::from_ptr(name).to_string_lossy().into_owned(), e.vno, CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned()));
+                            doctor_ffi::krb5_enctype_to_name(
+                                e.key.enctype,
+                                1,
+                                buf.as_mut_ptr(),
+                                buf.len(),
+                            );
+                            entries.push((
+                                CStr::from_ptr(name).to_string_lossy().into_owned(),
+                                e.vno,
+                                CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned(),
+                            ));
                             doctor_ffi::krb5_free_unparsed_name(ctx, name);
                             doctor_ffi::krb5_free_keytab_entry_contents(ctx, &mut e);
                         }
@@ -802,19 +1085,44 @@ pub fn check(user: &Config, broker_check: impl FnOnce(&Config) -> Result<()>) ->
                     }
                     ffi::krb5_kt_close(ctx, kt);
                 }
-                let mine: Vec<String> = entries.iter().filter(|(p, _, _)| *p == principal).map(|(_, v, e)| format!("kvno {v} {e}")).collect();
+                let mine: Vec<String> = entries
+                    .iter()
+                    .filter(|(p, _, _)| *p == principal)
+                    .map(|(_, v, e)| format!("kvno {v} {e}"))
+                    .collect();
                 if mine.is_empty() {
                     let others: Vec<&str> = entries.iter().map(|(p, _, _)| p.as_str()).collect();
-                    steps.push(failed("keytab", explain("keytab check", code::KT_NOTFOUND, &format!("{kt_path} holds {others:?}, not {principal}"), &principal, kt_path)));
+                    steps.push(failed(
+                        "keytab",
+                        explain(
+                            "keytab check",
+                            code::KT_NOTFOUND,
+                            &format!("{kt_path} holds {others:?}, not {principal}"),
+                            &principal,
+                            kt_path,
+                        ),
+                    ));
                     ffi::krb5_free_context(ctx);
                     return steps;
                 }
-                steps.push(pass("keytab", format!("{kt_path}: {principal}: {}", mine.join(", "))));
+                steps.push(pass(
+                    "keytab",
+                    format!("{kt_path}: {principal}: {}", mine.join(", ")),
+                ));
                 // 4. TGT.
-                let probe = Login { principal: principal.clone(), keytab: kt_path.clone(), ccache: cname.clone(), status: Mutex::new(Status::Pending), changed: Condvar::new() };
+                let probe = Login {
+                    principal: principal.clone(),
+                    keytab: kt_path.clone(),
+                    ccache: cname.clone(),
+                    status: Mutex::new(Status::Pending),
+                    changed: Condvar::new(),
+                };
                 match probe.login_once() {
                     Ok(end) => {
-                        steps.push(pass("TGT obtained", format!("valid for {} s", end - now_secs())));
+                        steps.push(pass(
+                            "TGT obtained",
+                            format!("valid for {} s", end - now_secs()),
+                        ));
                         true
                     }
                     Err(e) => {
@@ -827,9 +1135,16 @@ pub fn check(user: &Config, broker_check: impl FnOnce(&Config) -> Result<()>) ->
         };
         // 5. service ticket, and 6. clock skew (the KDC's authtime against ours).
         let mut cc: ffi::krb5_ccache = std::ptr::null_mut();
-        let rc = if have_creds { ffi::krb5_cc_resolve(ctx, cname.as_ptr(), &mut cc) } else { krb5_cc_default(ctx, &mut cc) };
+        let rc = if have_creds {
+            ffi::krb5_cc_resolve(ctx, cname.as_ptr(), &mut cc)
+        } else {
+            krb5_cc_default(ctx, &mut cc)
+        };
         if rc != 0 {
-            steps.push(failed("service ticket", explain("ticket cache", rc, &krb_err(ctx, rc), &principal, "")));
+            steps.push(failed(
+                "service ticket",
+                explain("ticket cache", rc, &krb_err(ctx, rc), &principal, ""),
+            ));
             ffi::krb5_free_context(ctx);
             return steps;
         }
@@ -846,18 +1161,43 @@ pub fn check(user: &Config, broker_check: impl FnOnce(&Config) -> Result<()>) ->
         let service_ok = rc == 0;
         if service_ok {
             let skew = i64::from((*out).times.authtime) - now_secs();
-            steps.push(pass("service ticket", format!("{} obtained", sname.to_string_lossy())));
+            steps.push(pass(
+                "service ticket",
+                format!("{} obtained", sname.to_string_lossy()),
+            ));
             if skew.abs() > 300 {
-                steps.push(failed("clock skew", explain("clock check", code::SKEW, &format!("the KDC's clock is {skew} s off ours"), &principal, "")));
+                steps.push(failed(
+                    "clock skew",
+                    explain(
+                        "clock check",
+                        code::SKEW,
+                        &format!("the KDC's clock is {skew} s off ours"),
+                        &principal,
+                        "",
+                    ),
+                ));
             } else {
-                steps.push(pass("clock skew", format!("{skew} s against the KDC (limit 300 s)")));
+                steps.push(pass(
+                    "clock skew",
+                    format!("{skew} s against the KDC (limit 300 s)"),
+                ));
             }
             doctor_ffi::krb5_free_creds(ctx, out);
         } else {
             let msg = krb_err(ctx, rc);
             let e = if rc == code::S_PRINCIPAL_UNKNOWN {
-                explain_auth_failure(&Identity { principal: None, keytab: None, service: service.clone() }, &format!("Server {} not found in Kerberos database", sname.to_string_lossy()))
-                    .unwrap_or_else(|| explain("service ticket", rc, &msg, &principal, ""))
+                explain_auth_failure(
+                    &Identity {
+                        principal: None,
+                        keytab: None,
+                        service: service.clone(),
+                    },
+                    &format!(
+                        "Server {} not found in Kerberos database",
+                        sname.to_string_lossy()
+                    ),
+                )
+                .unwrap_or_else(|| explain("service ticket", rc, &msg, &principal, ""))
             } else {
                 explain("service ticket", rc, &msg, &principal, "")
             };
@@ -881,7 +1221,13 @@ pub fn check(user: &Config, broker_check: impl FnOnce(&Config) -> Result<()>) ->
     }
     // 7. the broker's SASL handshake, with a real client.
     match broker_check(user) {
-        Ok(()) => steps.push(pass("broker SASL handshake", format!("{} authenticated {principal}", user.get("bootstrap.servers").unwrap_or("")))),
+        Ok(()) => steps.push(pass(
+            "broker SASL handshake",
+            format!(
+                "{} authenticated {principal}",
+                user.get("bootstrap.servers").unwrap_or("")
+            ),
+        )),
         Err(e) => steps.push(failed("broker SASL handshake", e)),
     }
     steps

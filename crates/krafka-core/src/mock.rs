@@ -31,8 +31,14 @@ impl EmbeddedCluster {
                 }
             })
             .map_err(|e| KafkaError::Closed(format!("mock cluster thread: {e}")))?;
-        let bootstrap = rx_boot.recv().map_err(|_| KafkaError::Closed("mock cluster".into()))??;
-        Ok(EmbeddedCluster { bootstrap, stop: Some(tx_stop), thread: Some(thread) })
+        let bootstrap = rx_boot
+            .recv()
+            .map_err(|_| KafkaError::Closed("mock cluster".into()))??;
+        Ok(EmbeddedCluster {
+            bootstrap,
+            stop: Some(tx_stop),
+            thread: Some(thread),
+        })
     }
 
     /// `bootstrap.servers` for clients of this cluster.

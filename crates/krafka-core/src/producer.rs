@@ -17,8 +17,8 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 
 use crate::config::{ClientKind, Config};
-use crate::error::{KafkaError, Result};
 use crate::consumer::Consumer;
+use crate::error::{KafkaError, Result};
 use crate::kerberos::Identity;
 use crate::record::{ProduceRecord, TopicPartitionOffset};
 
@@ -72,7 +72,13 @@ impl ProducerContext for Context {
 /// as events arrive (rdkafka's `poll` would sleep out its whole timeout),
 /// turns every delivery report that is ready into one batch, and hands it to
 /// the sink. Runs until stopped *and* nothing is left in flight.
-fn serve_events(producer: &BaseProducer<Context>, sink: &dyn DeliverySink, stop: &AtomicBool, id: Option<&Identity>, secrets: &[String]) {
+fn serve_events(
+    producer: &BaseProducer<Context>,
+    sink: &dyn DeliverySink,
+    stop: &AtomicBool,
+    id: Option<&Identity>,
+    secrets: &[String],
+) {
     use rdkafka::bindings as rd;
     let rk = producer.client().native_ptr();
     // SAFETY: rk is valid while `producer` lives; the queue reference is released below.
@@ -83,7 +89,9 @@ fn serve_events(producer: &BaseProducer<Context>, sink: &dyn DeliverySink, stop:
         if stop.load(Ordering::Acquire) {
             // After close(): drain what is left, but never hang on it.
             let since = *stopped_at.get_or_insert_with(std::time::Instant::now);
-            if producer.in_flight_count() == 0 || since.elapsed() > std::time::Duration::from_secs(10) {
+            if producer.in_flight_count() == 0
+                || since.elapsed() > std::time::Duration::from_secs(10)
+            {
                 break;
             }
         }
@@ -95,13 +103,14 @@ fn serve_events(producer: &BaseProducer<Context>, sink: &dyn DeliverySink, stop:
                 break;
             }
             timeout_ms = 0; // drain what is ready, then deliver it as one batch
-            // SAFETY: ev is a live event until rd_kafka_event_destroy.
+                            // SAFETY: ev is a live event until rd_kafka_event_destroy.
             unsafe {
                 match rd::rd_kafka_event_type(ev) {
                     rd::RD_KAFKA_EVENT_DR => read_reports(ev, &mut batch),
                     rd::RD_KAFKA_EVENT_ERROR => {
                         let code = RDKafkaErrorCode::from(rd::rd_kafka_event_error(ev));
-                        let reason = std::ffi::CStr::from_ptr(rd::rd_kafka_event_error_string(ev)).to_string_lossy();
+                        let reason = std::ffi::CStr::from_ptr(rd::rd_kafka_event_error_string(ev))
+                            .to_string_lossy();
                         let mut e = KafkaError::from_code(code, "producer");
                         if let KafkaError::Kafka { message, fatal, .. } = &mut e {
                             *message = reason.trim().to_string();
@@ -114,18 +123,29 @@ fn serve_events(producer: &BaseProducer<Context>, sink: &dyn DeliverySink, stop:
                     }
                     rd::RD_KAFKA_EVENT_OAUTHBEARER_TOKEN_REFRESH => {
                         let cfg = rd::rd_kafka_event_config_string(ev);
-                        let cfg = (!cfg.is_null()).then(|| std::ffi::CStr::from_ptr(cfg).to_string_lossy().into_owned());
+                        let cfg = (!cfg.is_null())
+                            .then(|| std::ffi::CStr::from_ptr(cfg).to_string_lossy().into_owned());
                         if !sink.oauth_refresh(cfg) {
-                            rd::rd_kafka_oauthbearer_set_token_failure(rk, c"no OAUTHBEARER token provider: pass oauth_cb in the config".as_ptr());
+                            rd::rd_kafka_oauthbearer_set_token_failure(
+                                rk,
+                                c"no OAUTHBEARER token provider: pass oauth_cb in the config"
+                                    .as_ptr(),
+                            );
                         }
                     }
                     rd::RD_KAFKA_EVENT_LOG => {
                         let (mut fac, mut msg, mut level) = (std::ptr::null(), std::ptr::null(), 0);
-                        if rd::rd_kafka_event_log(ev, &mut fac, &mut msg, &mut level) == 0 && !msg.is_null() {
+                        if rd::rd_kafka_event_log(ev, &mut fac, &mut msg, &mut level) == 0
+                            && !msg.is_null()
+                        {
                             let text = std::ffi::CStr::from_ptr(msg).to_string_lossy();
                             sink.log(crate::record::LogLine {
                                 level,
-                                facility: if fac.is_null() { String::new() } else { std::ffi::CStr::from_ptr(fac).to_string_lossy().into_owned() },
+                                facility: if fac.is_null() {
+                                    String::new()
+                                } else {
+                                    std::ffi::CStr::from_ptr(fac).to_string_lossy().into_owned()
+                                },
                                 message: crate::config::redact_secrets(secrets, &text),
                             });
                         }
@@ -147,14 +167,19 @@ fn serve_events(producer: &BaseProducer<Context>, sink: &dyn DeliverySink, stop:
 ///
 /// # Safety
 /// `ev` must be a live `RD_KAFKA_EVENT_DR` event.
-unsafe fn read_reports(ev: *mut rdkafka::bindings::rd_kafka_event_t, out: &mut Vec<DeliveryReport>) {
+unsafe fn read_reports(
+    ev: *mut rdkafka::bindings::rd_kafka_event_t,
+    out: &mut Vec<DeliveryReport>,
+) {
     use rdkafka::bindings as rd;
     let n = rd::rd_kafka_event_message_count(ev);
     let mut msgs: Vec<*const rd::rd_kafka_message_t> = vec![std::ptr::null(); n];
     let got = rd::rd_kafka_event_message_array(ev, msgs.as_mut_ptr(), n);
     for &m in &msgs[..got] {
         let msg = &*m;
-        let topic = std::ffi::CStr::from_ptr(rd::rd_kafka_topic_name(msg.rkt)).to_string_lossy().into_owned();
+        let topic = std::ffi::CStr::from_ptr(rd::rd_kafka_topic_name(msg.rkt))
+            .to_string_lossy()
+            .into_owned();
         let mut ts_type = rd::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
         let ts = rd::rd_kafka_message_timestamp(m, &mut ts_type);
         let ok = msg.err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -164,7 +189,10 @@ unsafe fn read_reports(ev: *mut rdkafka::bindings::rd_kafka_event_t, out: &mut V
             offset: if ok { msg.offset } else { -1 },
             timestamp: (ts >= 0).then_some(ts),
             error: (!ok).then(|| {
-                KafkaError::from_code(RDKafkaErrorCode::from(msg.err), format!("delivery to topic \"{topic}\" failed"))
+                KafkaError::from_code(
+                    RDKafkaErrorCode::from(msg.err),
+                    format!("delivery to topic \"{topic}\" failed"),
+                )
             }),
             topic,
         });
@@ -184,9 +212,13 @@ impl Producer {
     pub fn new(config: &Config, sink: Arc<dyn DeliverySink>) -> Result<Self> {
         let cc = config.build(ClientKind::Producer)?;
         let id = Identity::of(&cc);
-        let secrets = config.resolved().map(|c| c.secret_values()).unwrap_or_default();
+        let secrets = config
+            .resolved()
+            .map(|c| c.secret_values())
+            .unwrap_or_default();
         let inner: Arc<BaseProducer<Context>> = Arc::new(
-            cc.create_with_context(Context).map_err(|e| KafkaError::from_rdkafka(e, "creating producer"))?,
+            cc.create_with_context(Context)
+                .map_err(|e| KafkaError::from_rdkafka(e, "creating producer"))?,
         );
         let stop = Arc::new(AtomicBool::new(false));
         let poller = {
@@ -196,7 +228,12 @@ impl Producer {
                 .spawn(move || serve_events(&inner, &*sink, &stop, id.as_ref(), &secrets))
                 .map_err(|e| KafkaError::Closed(format!("cannot start delivery thread: {e}")))?
         };
-        Ok(Producer { inner, stop, poller: Mutex::new(Some(poller)), closed: AtomicBool::new(false) })
+        Ok(Producer {
+            inner,
+            stop,
+            poller: Mutex::new(Some(poller)),
+            closed: AtomicBool::new(false),
+        })
     }
 
     /// Enqueues one record; its report arrives at the sink with `id`.
@@ -206,9 +243,13 @@ impl Producer {
             return Err(KafkaError::Closed("produce".into()));
         }
         if record.topic.is_empty() {
-            return Err(KafkaError::InvalidArgument { field: "topic".into(), reason: "must be a non-empty string".into() });
+            return Err(KafkaError::InvalidArgument {
+                field: "topic".into(),
+                reason: "must be a non-empty string".into(),
+            });
         }
-        let mut rec: BaseRecord<'_, [u8], [u8], usize> = BaseRecord::with_opaque_to(&record.topic, id as usize);
+        let mut rec: BaseRecord<'_, [u8], [u8], usize> =
+            BaseRecord::with_opaque_to(&record.topic, id as usize);
         if let Some(v) = &record.value {
             rec = rec.payload(v.as_slice());
         }
@@ -224,7 +265,10 @@ impl Producer {
         if !record.headers.is_empty() {
             let mut h = OwnedHeaders::new_with_capacity(record.headers.len());
             for hd in &record.headers {
-                h = h.insert(RdHeader { key: &hd.key, value: hd.value.as_deref() });
+                h = h.insert(RdHeader {
+                    key: &hd.key,
+                    value: hd.value.as_deref(),
+                });
             }
             rec = rec.headers(h);
         }
@@ -246,44 +290,73 @@ impl Producer {
         // count to reach zero while the delivery thread serves the queue
         // (rdkafka's `flush` would poll the queue from this thread too).
         // SAFETY: the client pointer is valid while `self.inner` lives.
-        let err = unsafe { rdkafka::bindings::rd_kafka_flush(self.inner.client().native_ptr(), ms) };
+        let err =
+            unsafe { rdkafka::bindings::rd_kafka_flush(self.inner.client().native_ptr(), ms) };
         match RDKafkaErrorCode::from(err) {
             RDKafkaErrorCode::NoError => Ok(()),
-            code => Err(KafkaError::from_code(code, format!("flush: {} records still in flight", self.in_flight()))),
+            code => Err(KafkaError::from_code(
+                code,
+                format!("flush: {} records still in flight", self.in_flight()),
+            )),
         }
     }
 
     /// SASL/OAUTHBEARER: hands librdkafka a token from the app's provider.
     /// `lifetime_ms` is the absolute expiry (ms since the epoch).
-    pub fn set_oauth_token(&self, token: &str, lifetime_ms: i64, principal: &str, extensions: &[(String, String)]) -> Result<()> {
-        set_oauth_token(self.inner.client().native_ptr(), token, lifetime_ms, principal, extensions)
+    pub fn set_oauth_token(
+        &self,
+        token: &str,
+        lifetime_ms: i64,
+        principal: &str,
+        extensions: &[(String, String)],
+    ) -> Result<()> {
+        set_oauth_token(
+            self.inner.client().native_ptr(),
+            token,
+            lifetime_ms,
+            principal,
+            extensions,
+        )
     }
 
     /// SASL/OAUTHBEARER: the app's provider failed.
     pub fn set_oauth_failure(&self, message: &str) {
         let msg = std::ffi::CString::new(message.replace('\0', " ")).unwrap_or_default();
         // SAFETY: valid client pointer and NUL-terminated string.
-        unsafe { rdkafka::bindings::rd_kafka_oauthbearer_set_token_failure(self.inner.client().native_ptr(), msg.as_ptr()) };
+        unsafe {
+            rdkafka::bindings::rd_kafka_oauthbearer_set_token_failure(
+                self.inner.client().native_ptr(),
+                msg.as_ptr(),
+            )
+        };
     }
 
     /// Transactions: registers the transactional id with the coordinator.
     pub fn init_transactions(&self, timeout: Duration) -> Result<()> {
-        self.inner.init_transactions(timeout).map_err(|e| KafkaError::from_rdkafka(e, "initTransactions"))
+        self.inner
+            .init_transactions(timeout)
+            .map_err(|e| KafkaError::from_rdkafka(e, "initTransactions"))
     }
 
     /// Transactions: begins a transaction.
     pub fn begin_transaction(&self) -> Result<()> {
-        self.inner.begin_transaction().map_err(|e| KafkaError::from_rdkafka(e, "beginTransaction"))
+        self.inner
+            .begin_transaction()
+            .map_err(|e| KafkaError::from_rdkafka(e, "beginTransaction"))
     }
 
     /// Transactions: commits the current transaction (flushes first).
     pub fn commit_transaction(&self, timeout: Duration) -> Result<()> {
-        self.inner.commit_transaction(timeout).map_err(|e| KafkaError::from_rdkafka(e, "commitTransaction"))
+        self.inner
+            .commit_transaction(timeout)
+            .map_err(|e| KafkaError::from_rdkafka(e, "commitTransaction"))
     }
 
     /// Transactions: aborts the current transaction.
     pub fn abort_transaction(&self, timeout: Duration) -> Result<()> {
-        self.inner.abort_transaction(timeout).map_err(|e| KafkaError::from_rdkafka(e, "abortTransaction"))
+        self.inner
+            .abort_transaction(timeout)
+            .map_err(|e| KafkaError::from_rdkafka(e, "abortTransaction"))
     }
 
     /// Transactions: adds the consumer's processed offsets (next offsets to
@@ -310,7 +383,8 @@ impl Producer {
         let flushed = self.flush(timeout);
         if flushed.is_err() {
             // Undelivered records fail with ERR__PURGE_QUEUE reports instead of vanishing.
-            self.inner.purge(rdkafka::producer::PurgeConfig::default().queue().inflight());
+            self.inner
+                .purge(rdkafka::producer::PurgeConfig::default().queue().inflight());
         }
         self.stop.store(true, Ordering::Release);
         let handle = self.poller.lock().ok().and_then(|mut h| h.take());
@@ -324,7 +398,10 @@ impl Producer {
 /// Reads headers of a librdkafka message into owned headers.
 pub(crate) fn owned_headers<H: Headers>(h: &H) -> Vec<crate::record::Header> {
     h.iter()
-        .map(|hd| crate::record::Header { key: hd.key.to_string(), value: hd.value.map(<[u8]>::to_vec) })
+        .map(|hd| crate::record::Header {
+            key: hd.key.to_string(),
+            value: hd.value.map(<[u8]>::to_vec),
+        })
         .collect()
 }
 
@@ -336,7 +413,10 @@ pub(crate) fn set_oauth_token(
     principal: &str,
     extensions: &[(String, String)],
 ) -> Result<()> {
-    let bad = |f: &str| KafkaError::InvalidArgument { field: f.into(), reason: "must not contain NUL".into() };
+    let bad = |f: &str| KafkaError::InvalidArgument {
+        field: f.into(),
+        reason: "must not contain NUL".into(),
+    };
     let token_c = std::ffi::CString::new(token).map_err(|_| bad("token"))?;
     let principal_c = std::ffi::CString::new(principal).map_err(|_| bad("principal"))?;
     let mut ext = Vec::with_capacity(extensions.len() * 2);
@@ -363,8 +443,17 @@ pub(crate) fn set_oauth_token(
         RDKafkaErrorCode::NoError => Ok(()),
         code => {
             // SAFETY: librdkafka NUL-terminates errstr.
-            let msg = unsafe { std::ffi::CStr::from_ptr(errstr.as_ptr()) }.to_string_lossy().into_owned();
-            Err(KafkaError::Kafka { code, context: "oauth token".into(), message: msg, retriable: false, fatal: false, txn_requires_abort: false })
+            let msg = unsafe { std::ffi::CStr::from_ptr(errstr.as_ptr()) }
+                .to_string_lossy()
+                .into_owned();
+            Err(KafkaError::Kafka {
+                code,
+                context: "oauth token".into(),
+                message: msg,
+                retriable: false,
+                fatal: false,
+                txn_requires_abort: false,
+            })
         }
     }
 }

@@ -21,7 +21,16 @@ mod tests {
     #[test]
     fn kerberos_and_tls_are_built_in() {
         let f = super::builtin_features();
-        for want in ["sasl_gssapi", "ssl", "sasl_scram", "sasl_oauthbearer", "zstd", "lz4", "snappy", "gzip"] {
+        for want in [
+            "sasl_gssapi",
+            "ssl",
+            "sasl_scram",
+            "sasl_oauthbearer",
+            "zstd",
+            "lz4",
+            "snappy",
+            "gzip",
+        ] {
             assert!(f.iter().any(|x| x == want), "missing {want} in {f:?}");
         }
         assert!(super::librdkafka_version().starts_with('2'));

@@ -30,10 +30,15 @@ pub struct NativeAdmin {
 #[napi]
 impl NativeAdmin {
     /// Creates an admin client. Throws `ERR__INVALID_ARG` naming the key for bad config.
-    #[napi(constructor, ts_args_type = "config: Record<string, string | number | boolean>")]
+    #[napi(
+        constructor,
+        ts_args_type = "config: Record<string, string | number | boolean>"
+    )]
     pub fn new(config: Object) -> Result<Self> {
         let cfg = crate::config::from_js(&config)?;
-        Ok(NativeAdmin { inner: Arc::new(Admin::new(&cfg).napi()?) })
+        Ok(NativeAdmin {
+            inner: Arc::new(Admin::new(&cfg).napi()?),
+        })
     }
 
     /// Creates topics; rejects with e.g. `ERR_TOPIC_ALREADY_EXISTS`.
@@ -48,23 +53,33 @@ impl NativeAdmin {
                 config: t.config.unwrap_or_default().into_iter().collect(),
             })
             .collect();
-        self.inner.create_topics(&t, Duration::from_millis(timeout_ms.into())).await.napi()
+        self.inner
+            .create_topics(&t, Duration::from_millis(timeout_ms.into()))
+            .await
+            .napi()
     }
 
     /// Deletes topics.
     #[napi]
     pub async fn delete_topics(&self, topics: Vec<String>, timeout_ms: u32) -> Result<()> {
-        self.inner.delete_topics(&topics, Duration::from_millis(timeout_ms.into())).await.napi()
+        self.inner
+            .delete_topics(&topics, Duration::from_millis(timeout_ms.into()))
+            .await
+            .napi()
     }
 
     /// Partition counts from a metadata request (all topics when `topic` is omitted).
     #[napi]
-    pub async fn partition_counts(&self, topic: Option<String>, timeout_ms: u32) -> Result<std::collections::HashMap<String, i32>> {
+    pub async fn partition_counts(
+        &self,
+        topic: Option<String>,
+        timeout_ms: u32,
+    ) -> Result<std::collections::HashMap<String, i32>> {
         let a = self.inner.clone();
-        let r = tokio::task::spawn_blocking(move || a.partitions(topic.as_deref(), Duration::from_millis(timeout_ms.into())))
-            .await
-            .map_err(join_error)?
-            .napi()?;
+        let r = crate::error::blocking(move || {
+            a.partitions(topic.as_deref(), Duration::from_millis(timeout_ms.into()))
+        })
+        .await?;
         Ok(r.into_iter().collect())
     }
 }
@@ -90,10 +105,18 @@ pub struct KerberosCheckStep {
 pub fn check_kerberos_native(config: Object) -> Result<AsyncBlock<Vec<KerberosCheckStep>>> {
     let cfg = crate::config::from_js(&config)?;
     AsyncBlockBuilder::new(async move {
-        let steps = tokio::task::spawn_blocking(move || krafka_core::kerberos::check_all(&cfg)).await.map_err(join_error)?;
+        let steps = tokio::task::spawn_blocking(move || krafka_core::kerberos::check_all(&cfg))
+            .await
+            .map_err(join_error)?;
         Ok(steps
             .into_iter()
-            .map(|s| KerberosCheckStep { step: s.step, ok: s.ok, detail: s.detail, fix: s.fix, code: s.code })
+            .map(|s| KerberosCheckStep {
+                step: s.step,
+                ok: s.ok,
+                detail: s.detail,
+                fix: s.fix,
+                code: s.code,
+            })
             .collect())
     })
     .build(&Env::from_raw(config.value().env))

@@ -12,7 +12,9 @@ pub fn from_js(obj: &Object) -> Result<Config> {
         let v: Unknown = obj.get_named_property(&key)?;
         let s = match v.get_type()? {
             ValueType::String => v.coerce_to_string()?.into_utf8()?.as_str()?.to_string(),
-            ValueType::Number | ValueType::Boolean => v.coerce_to_string()?.into_utf8()?.as_str()?.to_string(),
+            ValueType::Number | ValueType::Boolean => {
+                v.coerce_to_string()?.into_utf8()?.as_str()?.to_string()
+            }
             ValueType::Undefined => continue,
             other => {
                 return Err(to_napi(KafkaError::Config {

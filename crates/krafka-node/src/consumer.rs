@@ -12,13 +12,15 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use krafka_core::consumer::OAuthToken;
-use krafka_core::{Consumer, ConsumerListener, KafkaError, Message, RebalanceEvent, TopicPartitionOffset};
+use krafka_core::{
+    Consumer, ConsumerListener, KafkaError, Message, RebalanceEvent, TopicPartitionOffset,
+};
 use napi::bindgen_prelude::*;
 use napi::sys;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
-use crate::error::{encode, join_error, IntoNapi};
+use crate::error::{encode, IntoNapi};
 
 /// A group event for krafka.js: a rebalance (`seq` > 0, answer with
 /// `rebalanceDone(seq)`) or a client error (`seq` = 0, no answer).
@@ -87,7 +89,9 @@ impl ConsumerListener for JsListener {
         if self.tsfn.call(ev, ThreadsafeFunctionCallMode::Blocking) != Status::Ok {
             return; // Node is shutting down: nobody will answer.
         }
-        let Ok(mut done) = self.done.lock() else { return };
+        let Ok(mut done) = self.done.lock() else {
+            return;
+        };
         let deadline = std::time::Instant::now() + HOOK_TIMEOUT;
         while !done.remove(&seq) {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -102,7 +106,14 @@ impl ConsumerListener for JsListener {
     }
 
     fn on_error(&self, error: KafkaError) {
-        let ev = ConsumerEvent { seq: 0.0, kind: "error".into(), partitions: Vec::new(), error: Some(encode(&error)), log: None, oauth_config: None };
+        let ev = ConsumerEvent {
+            seq: 0.0,
+            kind: "error".into(),
+            partitions: Vec::new(),
+            error: Some(encode(&error)),
+            log: None,
+            oauth_config: None,
+        };
         self.tsfn.call(ev, ThreadsafeFunctionCallMode::NonBlocking);
     }
 
@@ -132,13 +143,28 @@ impl ConsumerListener for JsListener {
             if left.is_zero() {
                 return Err("oauth_cb did not answer within 60 s".into());
             }
-            tokens = self.tokens_cv.wait_timeout(tokens, left).map_err(|_| "poisoned".to_string())?.0;
+            tokens = self
+                .tokens_cv
+                .wait_timeout(tokens, left)
+                .map_err(|_| "poisoned".to_string())?
+                .0;
         }
     }
 
     fn on_log(&self, line: krafka_core::LogLine) {
-        let log = crate::producer::LogEntry { level: line.level, facility: line.facility, message: line.message };
-        let ev = ConsumerEvent { seq: 0.0, kind: "log".into(), partitions: Vec::new(), error: None, log: Some(log), oauth_config: None };
+        let log = crate::producer::LogEntry {
+            level: line.level,
+            facility: line.facility,
+            message: line.message,
+        };
+        let ev = ConsumerEvent {
+            seq: 0.0,
+            kind: "log".into(),
+            partitions: Vec::new(),
+            error: None,
+            log: Some(log),
+            oauth_config: None,
+        };
         self.tsfn.call(ev, ThreadsafeFunctionCallMode::NonBlocking);
     }
 }
@@ -156,13 +182,21 @@ pub struct TopicPartition {
 
 impl From<TopicPartition> for TopicPartitionOffset {
     fn from(t: TopicPartition) -> Self {
-        TopicPartitionOffset { topic: t.topic, partition: t.partition, offset: t.offset }
+        TopicPartitionOffset {
+            topic: t.topic,
+            partition: t.partition,
+            offset: t.offset,
+        }
     }
 }
 
 impl From<TopicPartitionOffset> for TopicPartition {
     fn from(t: TopicPartitionOffset) -> Self {
-        TopicPartition { topic: t.topic, partition: t.partition, offset: t.offset }
+        TopicPartition {
+            topic: t.topic,
+            partition: t.partition,
+            offset: t.offset,
+        }
     }
 }
 
@@ -211,7 +245,11 @@ pub struct MessageBatch(Vec<Message>);
 fn opt_bytes(env: &Env, b: Option<&Vec<u8>>) -> Result<Either<BufferSlice<'static>, Null>> {
     Ok(match b {
         // SAFETY of 'static: the slice value is handed to V8 immediately in to_napi_value.
-        Some(v) => Either::A(unsafe { std::mem::transmute::<BufferSlice<'_>, BufferSlice<'static>>(BufferSlice::copy_from(env, v)?) }),
+        Some(v) => Either::A(unsafe {
+            std::mem::transmute::<BufferSlice<'_>, BufferSlice<'static>>(BufferSlice::copy_from(
+                env, v,
+            )?)
+        }),
         None => Either::B(Null),
     })
 }
@@ -284,8 +322,12 @@ impl NativeConsumer {
             tokens: Mutex::new(std::collections::HashMap::new()),
             tokens_cv: Condvar::new(),
         });
-        let inner = Consumer::new(&cfg, Some(listener.clone() as Arc<dyn ConsumerListener>)).napi()?;
-        Ok(NativeConsumer { inner: Arc::new(inner), listener })
+        let inner =
+            Consumer::new(&cfg, Some(listener.clone() as Arc<dyn ConsumerListener>)).napi()?;
+        Ok(NativeConsumer {
+            inner: Arc::new(inner),
+            listener,
+        })
     }
 
     /// Turns rebalance events on (when the app registered hooks).
@@ -302,7 +344,14 @@ impl NativeConsumer {
 
     /// Answers oauth event `seq` with a token (lifetimeMs = absolute expiry) or an error.
     #[napi]
-    pub fn oauth_done(&self, seq: f64, token: Option<String>, lifetime_ms: Option<f64>, principal: Option<String>, error: Option<String>) {
+    pub fn oauth_done(
+        &self,
+        seq: f64,
+        token: Option<String>,
+        lifetime_ms: Option<f64>,
+        principal: Option<String>,
+        error: Option<String>,
+    ) {
         let r = match (token, error) {
             (Some(token), None) => Ok(OAuthToken {
                 token,
@@ -340,12 +389,13 @@ impl NativeConsumer {
     #[napi(ts_return_type = "Promise<Array<NativeMessage>>")]
     pub async fn poll_batch(&self, max_messages: u32, max_wait_ms: u32) -> Result<MessageBatch> {
         let c = self.inner.clone();
-        let msgs = tokio::task::spawn_blocking(move || {
-            c.poll_batch(max_messages.max(1) as usize, Duration::from_millis(max_wait_ms.into()))
+        let msgs = crate::error::blocking(move || {
+            c.poll_batch(
+                max_messages.max(1) as usize,
+                Duration::from_millis(max_wait_ms.into()),
+            )
         })
-        .await
-        .map_err(join_error)?
-        .napi()?;
+        .await?;
         Ok(MessageBatch(msgs))
     }
 
@@ -360,38 +410,52 @@ impl NativeConsumer {
     #[napi]
     pub async fn commit(&self, offsets: Option<Vec<TopicPartition>>) -> Result<()> {
         let c = self.inner.clone();
-        let o: Option<Vec<TopicPartitionOffset>> = offsets.map(|v| v.into_iter().map(Into::into).collect());
-        tokio::task::spawn_blocking(move || c.commit(o.as_deref())).await.map_err(join_error)?.napi()
+        let o: Option<Vec<TopicPartitionOffset>> =
+            offsets.map(|v| v.into_iter().map(Into::into).collect());
+        crate::error::blocking(move || c.commit(o.as_deref())).await
     }
 
     /// Committed offsets of the group.
     #[napi]
-    pub async fn committed(&self, partitions: Vec<TopicPartition>, timeout_ms: u32) -> Result<Vec<TopicPartition>> {
+    pub async fn committed(
+        &self,
+        partitions: Vec<TopicPartition>,
+        timeout_ms: u32,
+    ) -> Result<Vec<TopicPartition>> {
         let c = self.inner.clone();
         let p: Vec<TopicPartitionOffset> = partitions.into_iter().map(Into::into).collect();
-        let r = tokio::task::spawn_blocking(move || c.committed(&p, Duration::from_millis(timeout_ms.into())))
-            .await
-            .map_err(join_error)?
-            .napi()?;
+        let r = crate::error::blocking(move || {
+            c.committed(&p, Duration::from_millis(timeout_ms.into()))
+        })
+        .await?;
         Ok(r.into_iter().map(Into::into).collect())
     }
 
     /// Current assignment.
     #[napi]
     pub fn assignment(&self) -> Result<Vec<TopicPartition>> {
-        Ok(self.inner.assignment().napi()?.into_iter().map(Into::into).collect())
+        Ok(self
+            .inner
+            .assignment()
+            .napi()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     /// Low/high watermarks of a partition.
     #[napi]
-    pub async fn query_watermark_offsets(&self, topic: String, partition: i32, timeout_ms: u32) -> Result<Watermarks> {
+    pub async fn query_watermark_offsets(
+        &self,
+        topic: String,
+        partition: i32,
+        timeout_ms: u32,
+    ) -> Result<Watermarks> {
         let c = self.inner.clone();
-        let (low, high) = tokio::task::spawn_blocking(move || {
+        let (low, high) = crate::error::blocking(move || {
             c.watermarks(&topic, partition, Duration::from_millis(timeout_ms.into()))
         })
-        .await
-        .map_err(join_error)?
-        .napi()?;
+        .await?;
         Ok(Watermarks { low, high })
     }
 
@@ -400,10 +464,7 @@ impl NativeConsumer {
     pub async fn seek(&self, partitions: Vec<TopicPartition>, timeout_ms: u32) -> Result<()> {
         let c = self.inner.clone();
         let p: Vec<TopicPartitionOffset> = partitions.into_iter().map(Into::into).collect();
-        tokio::task::spawn_blocking(move || c.seek(&p, Duration::from_millis(timeout_ms.into())))
-            .await
-            .map_err(join_error)?
-            .napi()
+        crate::error::blocking(move || c.seek(&p, Duration::from_millis(timeout_ms.into()))).await
     }
 
     /// Pauses fetching from these partitions.
@@ -423,13 +484,19 @@ impl NativeConsumer {
     /// Fetch positions of the assigned partitions.
     #[napi]
     pub fn position(&self) -> Result<Vec<TopicPartition>> {
-        Ok(self.inner.position().napi()?.into_iter().map(Into::into).collect())
+        Ok(self
+            .inner
+            .position()
+            .napi()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     /// Leaves the group and releases the member. Idempotent.
     #[napi]
     pub async fn close(&self) -> Result<()> {
         let c = self.inner.clone();
-        tokio::task::spawn_blocking(move || c.close()).await.map_err(join_error)?.napi()
+        crate::error::blocking(move || c.close()).await
     }
 }

@@ -35,5 +35,19 @@ impl<T> IntoNapi<T> for krafka_core::Result<T> {
 
 /// A task join failure (a panic in core code) as a JS error, never a crash.
 pub fn join_error(e: tokio::task::JoinError) -> napi::Error {
-    napi::Error::new(napi::Status::GenericFailure, format!("ERR__FAIL|0|0|0|internal error: {e}"))
+    napi::Error::new(
+        napi::Status::GenericFailure,
+        format!("ERR__FAIL|0|0|0|internal error: {e}"),
+    )
+}
+
+/// Runs a blocking core call on tokio's blocking pool (never the JS thread or
+/// the libuv threadpool) and converts its result.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> krafka_core::Result<T> + Send + 'static,
+) -> napi::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(join_error)?
+        .napi()
 }

@@ -21,7 +21,10 @@ impl MockCluster {
     #[napi(constructor)]
     pub fn new(brokers: Option<i32>) -> Result<Self> {
         let c = EmbeddedCluster::start(brokers.unwrap_or(1)).napi()?;
-        Ok(MockCluster { bootstrap: c.bootstrap_servers().to_string(), inner: Mutex::new(Some(c)) })
+        Ok(MockCluster {
+            bootstrap: c.bootstrap_servers().to_string(),
+            inner: Mutex::new(Some(c)),
+        })
     }
 
     /// `bootstrap.servers` for clients of this cluster.

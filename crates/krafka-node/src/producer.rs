@@ -13,7 +13,7 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
-use crate::error::{encode, join_error, IntoNapi};
+use crate::error::{encode, IntoNapi};
 
 /// A record as krafka.js hands it over (already shape-checked there).
 #[napi(object)]
@@ -99,8 +99,12 @@ struct JsSink(DeliveryFn, std::sync::atomic::AtomicBool);
 impl DeliverySink for JsSink {
     fn deliver(&self, reports: Vec<DeliveryReport>) {
         let n = reports.len();
-        let (mut ids, mut parts, mut offs, mut ts) =
-            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut ids, mut parts, mut offs, mut ts) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
         let mut failures = Vec::new();
         for (i, r) in reports.into_iter().enumerate() {
             ids.push(r.id as f64);
@@ -108,7 +112,10 @@ impl DeliverySink for JsSink {
             offs.push(r.offset as f64);
             ts.push(r.timestamp.map_or(-1.0, |t| t as f64));
             if let Some(e) = r.error {
-                failures.push(DeliveryFailure { index: i as u32, error: encode(&e) });
+                failures.push(DeliveryFailure {
+                    index: i as u32,
+                    error: encode(&e),
+                });
             }
         }
         let batch = DeliveryBatch {
@@ -125,7 +132,13 @@ impl DeliverySink for JsSink {
     }
 
     fn error(&self, error: krafka_core::KafkaError) {
-        let batch = DeliveryBatch { failures: vec![DeliveryFailure { index: u32::MAX, error: encode(&error) }], ..empty_batch() };
+        let batch = DeliveryBatch {
+            failures: vec![DeliveryFailure {
+                index: u32::MAX,
+                error: encode(&error),
+            }],
+            ..empty_batch()
+        };
         self.0.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
     }
 
@@ -133,13 +146,20 @@ impl DeliverySink for JsSink {
         if !self.1.load(std::sync::atomic::Ordering::Acquire) {
             return false;
         }
-        let batch = DeliveryBatch { oauth_refresh: Some(config.unwrap_or_default()), ..empty_batch() };
+        let batch = DeliveryBatch {
+            oauth_refresh: Some(config.unwrap_or_default()),
+            ..empty_batch()
+        };
         self.0.call(batch, ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok
     }
 
     fn log(&self, line: krafka_core::LogLine) {
         let batch = DeliveryBatch {
-            logs: vec![LogEntry { level: line.level, facility: line.facility, message: line.message }],
+            logs: vec![LogEntry {
+                level: line.level,
+                facility: line.facility,
+                message: line.message,
+            }],
             ..empty_batch()
         };
         self.0.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
@@ -163,7 +183,10 @@ fn to_core(r: NativeRecord) -> ProduceRecord {
             .headers
             .unwrap_or_default()
             .into_iter()
-            .map(|h| Header { key: h.key, value: bytes(h.value) })
+            .map(|h| Header {
+                key: h.key,
+                value: bytes(h.value),
+            })
             .collect(),
         timestamp: r.timestamp,
     }
@@ -185,22 +208,38 @@ impl NativeProducer {
     )]
     pub fn new(config: Object, on_delivery: DeliveryFn) -> Result<Self> {
         let cfg = crate::config::from_js(&config)?;
-        let sink = Arc::new(JsSink(on_delivery, std::sync::atomic::AtomicBool::new(false)));
+        let sink = Arc::new(JsSink(
+            on_delivery,
+            std::sync::atomic::AtomicBool::new(false),
+        ));
         let inner = Producer::new(&cfg, sink.clone()).napi()?;
-        Ok(NativeProducer { inner: Arc::new(inner), sink })
+        Ok(NativeProducer {
+            inner: Arc::new(inner),
+            sink,
+        })
     }
 
     /// Routes SASL/OAUTHBEARER token refreshes to JS (`oauth_cb`).
     #[napi]
     pub fn enable_oauth(&self) {
-        self.sink.1.store(true, std::sync::atomic::Ordering::Release);
+        self.sink
+            .1
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// Hands librdkafka a token; `lifetimeMs` is the absolute expiry in ms since the epoch.
     #[napi]
-    pub fn set_oauth_token(&self, token: String, lifetime_ms: f64, principal: String, extensions: Option<std::collections::HashMap<String, String>>) -> Result<()> {
+    pub fn set_oauth_token(
+        &self,
+        token: String,
+        lifetime_ms: f64,
+        principal: String,
+        extensions: Option<std::collections::HashMap<String, String>>,
+    ) -> Result<()> {
         let ext: Vec<(String, String)> = extensions.unwrap_or_default().into_iter().collect();
-        self.inner.set_oauth_token(&token, lifetime_ms as i64, &principal, &ext).napi()
+        self.inner
+            .set_oauth_token(&token, lifetime_ms as i64, &principal, &ext)
+            .napi()
     }
 
     /// Tells librdkafka the token provider failed.
@@ -241,20 +280,17 @@ impl NativeProducer {
     #[napi]
     pub async fn flush(&self, timeout_ms: u32) -> Result<()> {
         let p = self.inner.clone();
-        tokio::task::spawn_blocking(move || p.flush(Duration::from_millis(timeout_ms.into())))
-            .await
-            .map_err(join_error)?
-            .napi()
+        crate::error::blocking(move || p.flush(Duration::from_millis(timeout_ms.into()))).await
     }
 
     /// Transactions: `initTransactions`.
     #[napi]
     pub async fn init_transactions(&self, timeout_ms: u32) -> Result<()> {
         let p = self.inner.clone();
-        tokio::task::spawn_blocking(move || p.init_transactions(Duration::from_millis(timeout_ms.into())))
-            .await
-            .map_err(join_error)?
-            .napi()
+        crate::error::blocking(move || {
+            p.init_transactions(Duration::from_millis(timeout_ms.into()))
+        })
+        .await
     }
 
     /// Transactions: `beginTransaction`.
@@ -267,20 +303,20 @@ impl NativeProducer {
     #[napi]
     pub async fn commit_transaction(&self, timeout_ms: u32) -> Result<()> {
         let p = self.inner.clone();
-        tokio::task::spawn_blocking(move || p.commit_transaction(Duration::from_millis(timeout_ms.into())))
-            .await
-            .map_err(join_error)?
-            .napi()
+        crate::error::blocking(move || {
+            p.commit_transaction(Duration::from_millis(timeout_ms.into()))
+        })
+        .await
     }
 
     /// Transactions: `abortTransaction`.
     #[napi]
     pub async fn abort_transaction(&self, timeout_ms: u32) -> Result<()> {
         let p = self.inner.clone();
-        tokio::task::spawn_blocking(move || p.abort_transaction(Duration::from_millis(timeout_ms.into())))
-            .await
-            .map_err(join_error)?
-            .napi()
+        crate::error::blocking(move || {
+            p.abort_transaction(Duration::from_millis(timeout_ms.into()))
+        })
+        .await
     }
 
     /// Transactions: commits `offsets` (next offsets to read) for `consumer`'s group in this transaction.
@@ -293,20 +329,18 @@ impl NativeProducer {
     ) -> Result<()> {
         let p = self.inner.clone();
         let c = consumer.core();
-        let o: Vec<krafka_core::TopicPartitionOffset> = offsets.into_iter().map(Into::into).collect();
-        tokio::task::spawn_blocking(move || p.send_offsets_to_transaction(&o, &c, Duration::from_millis(timeout_ms.into())))
-            .await
-            .map_err(join_error)?
-            .napi()
+        let o: Vec<krafka_core::TopicPartitionOffset> =
+            offsets.into_iter().map(Into::into).collect();
+        crate::error::blocking(move || {
+            p.send_offsets_to_transaction(&o, &c, Duration::from_millis(timeout_ms.into()))
+        })
+        .await
     }
 
     /// Flushes, then stops delivery once every report was handed to JS.
     #[napi]
     pub async fn close(&self, timeout_ms: u32) -> Result<()> {
         let p = self.inner.clone();
-        tokio::task::spawn_blocking(move || p.close(Duration::from_millis(timeout_ms.into())))
-            .await
-            .map_err(join_error)?
-            .napi()
+        crate::error::blocking(move || p.close(Duration::from_millis(timeout_ms.into()))).await
     }
 }

@@ -1,0 +1,547 @@
+//! The native ceiling of krafka's benchmarks (`bench/`, `npm run bench`).
+//!
+//! It drives `rdkafka` directly, with the very same workspace dependency as
+//! krafka-core (so the same static librdkafka 2.12 build) and krafka's own
+//! defaults (`enable.idempotence=true`, `acks=all`, `partitioner=murmur2_random`;
+//! consumers `enable.auto.offset.store=false`, `cooperative-sticky`), so the
+//! only difference to krafka is the absence of Node. Every subcommand prints
+//! one JSON object on stdout; numbers use the same names as bench/'s JS side.
+//!
+//! ```text
+//! krafka-bench produce  --bootstrap B --topic T --count N [--size 100] [--key-size 0] [--max-in-flight 50000] [--set k=v]...
+//! krafka-bench await    --bootstrap B --topic T --count N [--warmup 100] [--size 100] [--max-seconds 60] [--set k=v]...
+//! krafka-bench consume  --bootstrap B --topic T --group G --count N [--copy] [--rss-at n,m] [--set k=v]...
+//! krafka-bench e2e      --bootstrap B --topic T --group G [--rate 10000] [--seconds 10] [--warmup-seconds 2] [--size 100] [--set k=v]...
+//! ```
+//!
+//! `produce` with `--key-size` is also how bench/run.js fills the topics the
+//! consumers read (10-byte keys, 100-byte values).
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer as _};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Headers as _, Message as _};
+use rdkafka::producer::{
+    BaseRecord, DeliveryResult, Producer as _, ProducerContext, ThreadedProducer,
+};
+use rdkafka::ClientContext;
+use serde_json::{json, Value};
+
+type Res<T> = std::result::Result<T, String>;
+
+/// `--key value` pairs; `--set k=v` may repeat; `--flag` alone is "true".
+struct Args {
+    named: HashMap<String, String>,
+    set: Vec<(String, String)>,
+}
+
+impl Args {
+    fn parse(raw: &[String]) -> Res<Args> {
+        let mut named = HashMap::new();
+        let mut set = Vec::new();
+        let mut i = 0;
+        while i < raw.len() {
+            let k = raw[i]
+                .strip_prefix("--")
+                .ok_or_else(|| format!("unexpected argument {:?}", raw[i]))?;
+            let v = match raw.get(i + 1) {
+                Some(v) if !v.starts_with("--") => {
+                    i += 1;
+                    v.clone()
+                }
+                _ => "true".to_string(),
+            };
+            if k == "set" {
+                let (sk, sv) = v
+                    .split_once('=')
+                    .ok_or_else(|| format!("--set wants key=value, got {v:?}"))?;
+                set.push((sk.to_string(), sv.to_string()));
+            } else {
+                named.insert(k.to_string(), v);
+            }
+            i += 1;
+        }
+        Ok(Args { named, set })
+    }
+
+    fn str(&self, k: &str) -> Res<String> {
+        self.named
+            .get(k)
+            .cloned()
+            .ok_or_else(|| format!("missing --{k}"))
+    }
+
+    fn num(&self, k: &str, default: Option<u64>) -> Res<u64> {
+        match self.named.get(k) {
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("--{k} must be a non-negative integer, got {v:?}")),
+            None => default.ok_or_else(|| format!("missing --{k}")),
+        }
+    }
+
+    fn flag(&self, k: &str) -> bool {
+        self.named.get(k).is_some_and(|v| v != "false" && v != "0")
+    }
+}
+
+/// krafka's defaults for the kind of client (crates/krafka-core/src/config.rs), then the caller's `--set`s.
+fn config(args: &Args, producer: bool) -> Res<ClientConfig> {
+    let mut cc = ClientConfig::new();
+    cc.set("bootstrap.servers", args.str("bootstrap")?);
+    cc.set("broker.address.family", "v4");
+    if producer {
+        cc.set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("partitioner", "murmur2_random");
+    } else {
+        cc.set("enable.auto.offset.store", "false")
+            .set("partition.assignment.strategy", "cooperative-sticky")
+            .set("group.id", args.str("group")?)
+            .set("auto.offset.reset", "earliest");
+    }
+    for (k, v) in &args.set {
+        cc.set(k, v);
+    }
+    Ok(cc)
+}
+
+/// CPU seconds (user + system, all threads) of this process so far.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage writes into the zeroed struct we own.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// Resident set size now, in MB (from /proc/self/statm).
+fn rss_mb() -> f64 {
+    let pages = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0);
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as f64;
+    pages * page / 1e6
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+/// Counts delivery reports; wakes a waiter in awaited mode.
+struct Acks {
+    ok: AtomicU64,
+    failed: AtomicU64,
+    first_error: Mutex<Option<String>>,
+    lock: Mutex<()>,
+    cv: Condvar,
+}
+
+struct Ctx(Arc<Acks>);
+
+impl ClientContext for Ctx {}
+
+impl ProducerContext for Ctx {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        match result {
+            Ok(_) => self.0.ok.fetch_add(1, Ordering::AcqRel),
+            Err((e, _)) => {
+                if let Ok(mut f) = self.0.first_error.lock() {
+                    f.get_or_insert_with(|| e.to_string());
+                }
+                self.0.failed.fetch_add(1, Ordering::AcqRel)
+            }
+        };
+        // Cheap when nobody waits (awaited mode only).
+        let _g = self.0.lock.lock();
+        self.0.cv.notify_all();
+    }
+}
+
+impl Acks {
+    fn done(&self) -> u64 {
+        self.ok.load(Ordering::Acquire) + self.failed.load(Ordering::Acquire)
+    }
+
+    fn wait_until(&self, n: u64, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut g = match self.lock.lock() {
+            Ok(g) => g,
+            Err(_) => return false,
+        };
+        while self.done() < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            g = match self.cv.wait_timeout(g, left.min(Duration::from_millis(50))) {
+                Ok((g, _)) => g,
+                Err(_) => return false,
+            };
+        }
+        true
+    }
+}
+
+fn producer(args: &Args) -> Res<(ThreadedProducer<Ctx>, Arc<Acks>)> {
+    let acks = Arc::new(Acks {
+        ok: AtomicU64::new(0),
+        failed: AtomicU64::new(0),
+        first_error: Mutex::new(None),
+        lock: Mutex::new(()),
+        cv: Condvar::new(),
+    });
+    let p: ThreadedProducer<Ctx> = config(args, true)?
+        .create_with_context(Ctx(acks.clone()))
+        .map_err(|e| format!("creating producer: {e}"))?;
+    Ok((p, acks))
+}
+
+/// Enqueues one record, waiting for room when the local queue is full (as krafka's `send()` does).
+fn send(p: &ThreadedProducer<Ctx>, topic: &str, key: Option<&[u8]>, value: &[u8]) -> Res<()> {
+    let mut rec: BaseRecord<'_, [u8], [u8], ()> = BaseRecord::to(topic).payload(value);
+    if let Some(k) = key {
+        rec = rec.key(k);
+    }
+    loop {
+        match p.send(rec) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                rec = r;
+                std::thread::sleep(Duration::from_micros(100));
+            }
+            Err((e, _)) => return Err(format!("produce: {e}")),
+        }
+    }
+}
+
+fn value_of(size: usize) -> Vec<u8> {
+    (0..size).map(|i| b'a' + (i % 26) as u8).collect()
+}
+
+/// Pipelined produce: `--count` records, at most `--max-in-flight` unacknowledged.
+fn cmd_produce(args: &Args) -> Res<Value> {
+    let topic = args.str("topic")?;
+    let count = args.num("count", None)?;
+    let size = args.num("size", Some(100))? as usize;
+    let key_size = args.num("key-size", Some(0))? as usize;
+    let max_in_flight = args.num("max-in-flight", Some(50_000))?;
+    let (p, acks) = producer(args)?;
+    let value = value_of(size);
+    // Connect and learn the topic's metadata first, as the JS contenders do before timing.
+    p.client()
+        .fetch_metadata(Some(&topic), Duration::from_secs(10))
+        .map_err(|e| format!("metadata: {e}"))?;
+    let mut key = vec![b'0'; key_size];
+    let cpu0 = cpu_seconds();
+    let t0 = Instant::now();
+    for i in 0..count {
+        while i - acks.done() >= max_in_flight {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        let k = if key_size > 0 {
+            let digits = format!(
+                "{:0width$}",
+                i % 10u64.pow(key_size.min(19) as u32),
+                width = key_size
+            );
+            key.copy_from_slice(&digits.as_bytes()[digits.len() - key_size..]);
+            Some(key.as_slice())
+        } else {
+            None
+        };
+        send(&p, &topic, k, &value)?;
+    }
+    if !acks.wait_until(count, Duration::from_secs(300)) {
+        return Err(format!("only {} of {count} delivered", acks.done()));
+    }
+    let seconds = t0.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
+    let failed = acks.failed.load(Ordering::Acquire);
+    if failed > 0 {
+        let first = acks
+            .first_error
+            .lock()
+            .ok()
+            .and_then(|f| f.clone())
+            .unwrap_or_default();
+        return Err(format!("{failed} deliveries failed, first: {first}"));
+    }
+    p.flush(Duration::from_secs(30))
+        .map_err(|e| format!("flush: {e}"))?;
+    Ok(json!({
+        "count": count,
+        "seconds": seconds,
+        "msgsPerSec": count as f64 / seconds,
+        "mbPerSec": (count as f64 * size as f64) / seconds / 1e6,
+        "cpuSeconds": cpu,
+    }))
+}
+
+/// Awaited single sends: each waits for its delivery report before the next.
+fn cmd_await(args: &Args) -> Res<Value> {
+    let topic = args.str("topic")?;
+    let count = args.num("count", None)?;
+    let warmup = args.num("warmup", Some(100))?;
+    let max_seconds = args.num("max-seconds", Some(60))?;
+    let value = value_of(args.num("size", Some(100))? as usize);
+    let (p, acks) = producer(args)?;
+    p.client()
+        .fetch_metadata(Some(&topic), Duration::from_secs(10))
+        .map_err(|e| format!("metadata: {e}"))?;
+    let mut lat = Vec::with_capacity(count as usize);
+    let start = Instant::now();
+    for i in 0..warmup + count {
+        if i >= warmup && start.elapsed().as_secs() >= max_seconds {
+            break;
+        }
+        let t = Instant::now();
+        send(&p, &topic, None, &value)?;
+        if !acks.wait_until(i + 1, Duration::from_secs(30)) {
+            return Err(format!("send {i} not acknowledged within 30 s"));
+        }
+        if i >= warmup {
+            lat.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    if acks.failed.load(Ordering::Acquire) > 0 {
+        return Err("deliveries failed".into());
+    }
+    lat.sort_by(f64::total_cmp);
+    Ok(json!({
+        "samples": lat.len(),
+        "p50Ms": percentile(&lat, 50.0),
+        "p99Ms": percentile(&lat, 99.0),
+        "meanMs": lat.iter().sum::<f64>() / lat.len().max(1) as f64,
+    }))
+}
+
+/// What krafka-core does per message before crossing into Node (`--copy`).
+#[allow(dead_code)]
+struct Owned {
+    topic: String,
+    partition: i32,
+    offset: i64,
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    headers: Vec<(String, Option<Vec<u8>>)>,
+    timestamp: Option<i64>,
+}
+
+fn consumer(args: &Args) -> Res<BaseConsumer> {
+    let c: BaseConsumer = config(args, false)?
+        .create()
+        .map_err(|e| format!("creating consumer: {e}"))?;
+    c.subscribe(&[&args.str("topic")?])
+        .map_err(|e| format!("subscribe: {e}"))?;
+    Ok(c)
+}
+
+fn close(c: &BaseConsumer) {
+    if c.close_queue().is_ok() {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !c.closed() && Instant::now() < deadline {
+            let _ = c.poll(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Consumes `--count` messages: a plain poll loop that reads every key and
+/// value in place (the ceiling), or with `--copy` copies each message into
+/// owned memory in batches of 1000 as krafka-core does.
+fn cmd_consume(args: &Args) -> Res<Value> {
+    let count = args.num("count", None)?;
+    let copy = args.flag("copy");
+    let rss_at: Vec<u64> = args
+        .named
+        .get("rss-at")
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_default();
+    let c = consumer(args)?;
+    let rss_start = rss_mb();
+    let mut rss = Vec::new();
+    let (mut n, mut bytes) = (0u64, 0u64);
+    let mut batch: Vec<Owned> = Vec::with_capacity(1000);
+    let mut first: Option<(Instant, f64)> = None;
+    let mut last = Instant::now();
+    let idle = Duration::from_secs(60);
+    while n < count {
+        match c.poll(Duration::from_millis(100)) {
+            None => {
+                if last.elapsed() > idle {
+                    return Err(format!("stalled after {n} of {count} messages"));
+                }
+            }
+            Some(Err(KafkaError::PartitionEOF(_))) => {}
+            Some(Err(e)) => return Err(format!("consume: {e}")),
+            Some(Ok(m)) => {
+                if first.is_none() {
+                    first = Some((Instant::now(), cpu_seconds()));
+                }
+                n += 1;
+                if copy {
+                    let o = Owned {
+                        topic: m.topic().to_string(),
+                        partition: m.partition(),
+                        offset: m.offset(),
+                        key: m.key().map(<[u8]>::to_vec),
+                        value: m.payload().map(<[u8]>::to_vec),
+                        headers: m
+                            .headers()
+                            .map(|h| {
+                                h.iter()
+                                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        timestamp: m.timestamp().to_millis(),
+                    };
+                    bytes += o.value.as_ref().map_or(0, Vec::len) as u64
+                        + o.key.as_ref().map_or(0, Vec::len) as u64;
+                    batch.push(o);
+                    if batch.len() == 1000 {
+                        batch.clear();
+                    }
+                } else {
+                    bytes += m.payload().map_or(0, <[u8]>::len) as u64
+                        + m.key().map_or(0, <[u8]>::len) as u64;
+                }
+                last = Instant::now();
+                if rss_at.contains(&n) {
+                    rss.push(json!({ "messages": n, "rssMb": rss_mb() }));
+                }
+            }
+        }
+    }
+    let (t_first, cpu_first) = first.ok_or("no message")?;
+    let seconds = last.duration_since(t_first).as_secs_f64().max(1e-9);
+    let cpu = cpu_seconds() - cpu_first;
+    close(&c);
+    Ok(json!({
+        "count": n,
+        "bytes": bytes,
+        "seconds": seconds,
+        "msgsPerSec": n as f64 / seconds,
+        "cpuSeconds": cpu,
+        "rssStartMb": rss_start,
+        "rss": rss,
+    }))
+}
+
+/// End-to-end latency at a fixed rate: a paced producer thread stamps each
+/// value with its send time; this thread consumes and measures.
+fn cmd_e2e(args: &Args) -> Res<Value> {
+    let topic = args.str("topic")?;
+    let rate = args.num("rate", Some(10_000))? as f64;
+    let seconds = args.num("seconds", Some(10))? as f64;
+    let warmup = args.num("warmup-seconds", Some(2))? as f64;
+    let size = (args.num("size", Some(100))? as usize).max(8);
+    let total = ((warmup + seconds) * rate) as u64;
+    let epoch = Instant::now();
+    let c = consumer(args)?;
+    let (p, acks) = producer(args)?;
+    let pt = {
+        let topic = topic.clone();
+        std::thread::spawn(move || -> Res<()> {
+            let mut value = value_of(size);
+            let start = Instant::now();
+            let mut sent = 0u64;
+            while sent < total {
+                let due = ((start.elapsed().as_secs_f64() * rate) as u64).min(total);
+                while sent < due {
+                    let ns = epoch.elapsed().as_nanos() as u64;
+                    value[..8].copy_from_slice(&ns.to_le_bytes());
+                    send(&p, &topic, None, &value)?;
+                    sent += 1;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            p.flush(Duration::from_secs(30))
+                .map_err(|e| format!("flush: {e}"))?;
+            Ok(())
+        })
+    };
+    let mut lat = Vec::with_capacity((seconds * rate) as usize);
+    let mut received = 0u64;
+    let mut first_rx: Option<f64> = None;
+    let deadline_after_send = Duration::from_secs_f64(warmup + seconds + 30.0);
+    while received < total && epoch.elapsed() < deadline_after_send {
+        match c.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                let now = epoch.elapsed().as_secs_f64();
+                received += 1;
+                let Some(v) = m.payload() else { continue };
+                if v.len() < 8 {
+                    continue;
+                }
+                let sent_ns = u64::from_le_bytes(v[..8].try_into().map_err(|_| "short value")?);
+                let sent = sent_ns as f64 / 1e9;
+                let from = *first_rx.get_or_insert(now) + 0.5;
+                if sent >= warmup.max(from) {
+                    lat.push((now - sent) * 1e3);
+                }
+            }
+            Some(Err(KafkaError::PartitionEOF(_))) | None => {}
+            Some(Err(e)) => return Err(format!("consume: {e}")),
+        }
+    }
+    pt.join().map_err(|_| "producer thread panicked")??;
+    close(&c);
+    let _ = acks;
+    lat.sort_by(f64::total_cmp);
+    Ok(json!({
+        "samples": lat.len(),
+        "received": received,
+        "sent": total,
+        "p50Ms": percentile(&lat, 50.0),
+        "p99Ms": percentile(&lat, 99.0),
+    }))
+}
+
+fn main() {
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = raw.first().cloned() else {
+        eprintln!("usage: krafka-bench produce|await|consume|e2e --bootstrap host:port --topic T ... (see src/main.rs)");
+        std::process::exit(2);
+    };
+    let result = Args::parse(&raw[1..]).and_then(|a| match cmd.as_str() {
+        "produce" => cmd_produce(&a),
+        "await" => cmd_await(&a),
+        "consume" => cmd_consume(&a),
+        "e2e" => cmd_e2e(&a),
+        other => Err(format!("unknown subcommand {other:?}")),
+    });
+    match result {
+        Ok(mut v) => {
+            if let Some(o) = v.as_object_mut() {
+                o.insert(
+                    "librdkafka".into(),
+                    json!(rdkafka::util::get_rdkafka_version().1),
+                );
+            }
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{v}");
+        }
+        Err(e) => {
+            eprintln!("krafka-bench {cmd}: {e}");
+            std::process::exit(1);
+        }
+    }
+}
