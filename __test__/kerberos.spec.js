@@ -174,3 +174,28 @@ test('diagnostics: clock skew too great (faketime +1h, kdc_timesync off)', async
   const r = krbClient(gssapi('client'), unique('t'), { KRB5_CONFIG: conf, LD_PRELOAD: lib, FAKETIME: '+1h' })
   assertKrbError(r, 'ERR__KRB5_CLOCK_SKEW', /[Cc]lock skew/)
 })
+
+test('checkKerberos names the failing step and cause for each broken setup, within 10 s', async () => {
+  const { checkKerberos } = require('..')
+  process.env.KRB5_CONFIG = env.krb5Conf
+  const cases = [
+    [{ 'sasl.kerberos.keytab': '/nonexistent/app.keytab' }, 'keytab', 'ERR__KRB5_KEYTAB_UNREADABLE'],
+    [{ 'sasl.kerberos.principal': env.principals.alice.principal, 'sasl.kerberos.keytab': env.principals.bob.keytab }, 'keytab', 'ERR__KRB5_PRINCIPAL_NOT_IN_KEYTAB'],
+    [{ 'sasl.kerberos.principal': 'ghost@NOWHERE.TEST' }, 'krb5 config and realm', 'ERR__KRB5_UNKNOWN_REALM'],
+    [{ 'krafka.kerberos.realm': env.realm, 'krafka.kerberos.kdc': '127.0.0.1:9' }, 'KDC reachable', 'ERR__KRB5_KDC_UNREACHABLE'],
+  ]
+  try {
+    for (const [over, step, code] of cases) {
+      const t0 = Date.now()
+      const r = await checkKerberos({ ...gssapi('client'), ...over })
+      const last = r.steps[r.steps.length - 1]
+      assert.equal(r.ok, false)
+      assert.equal(last.step, step, JSON.stringify(r.steps))
+      assert.equal(last.code, code, JSON.stringify(last))
+      assert.ok(last.fix && last.fix.length > 10)
+      assert.ok(Date.now() - t0 < 10000)
+    }
+  } finally {
+    process.env.KRB5_CONFIG = env.krb5Conf // krafka.kerberos.* points KRB5_CONFIG elsewhere
+  }
+})

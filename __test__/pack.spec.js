@@ -64,7 +64,8 @@ function npmCli() {
 const mib = (n) => `${(n / 1048576).toFixed(2)} MiB`
 const host = hostPlatformDir()
 const addonName = `krafka.${host}.node`
-const builtAddon = join(root, addonName)
+// The release addon (scripts/build-glibc228.sh, glibc 2.28 floor) when npm test built it.
+const builtAddon = process.env.KRAFKA_RELEASE_ADDON || join(root, addonName)
 const work = fs.mkdtempSync(join(tmpdir(), 'krafka-pack-'))
 const bin = join(work, 'bin') // PATH for everything that runs "as the user": node only
 const home = join(work, 'home')

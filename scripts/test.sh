@@ -21,6 +21,16 @@ step "type-check the examples (tsc --strict)"
 node scripts/extract-readme-examples.js
 npx tsc -p examples/tsconfig.json
 
+step "release build of the linux-x64-gnu addon for glibc 2.28 (zig; scripts/build-glibc228.sh)"
+# What npm users get: the packed-tarball test (pack.spec.js) installs this one
+# and asserts its glibc floor. KRAFKA_SKIP_RELEASE_BUILD=1 skips it locally.
+if [ -z "${KRAFKA_SKIP_RELEASE_BUILD:-}" ] && [ "$host" = x86_64-unknown-linux-gnu ]; then
+  t0=$SECONDS
+  NICE= bash scripts/build-glibc228.sh dist/
+  echo "release build took $((SECONDS - t0)) s"
+  export KRAFKA_RELEASE_ADDON=$PWD/dist/krafka.linux-x64-gnu.node KRAFKA_MAX_GLIBC=2.28
+fi
+
 step "lint the GitHub Actions workflows (scripts/actionlint.sh)"
 bash scripts/actionlint.sh
 
