@@ -17,6 +17,9 @@ step "Rust core unit tests"
 host=$(rustc -vV | sed -n 's/^host: //p')
 cargo test --release --target "$host" -p krafka-core
 
+step "build the native-ceiling benchmark binary (crates/krafka-bench, for the bench smoke test)"
+cargo build --release --target "$host" -p krafka-bench
+
 step "type-check the examples (tsc --strict)"
 node scripts/extract-readme-examples.js
 npx tsc -p examples/tsconfig.json

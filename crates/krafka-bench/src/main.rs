@@ -8,11 +8,14 @@
 //! one JSON object on stdout; numbers use the same names as bench/'s JS side.
 //!
 //! ```text
-//! krafka-bench produce  --bootstrap B --topic T --count N [--size 100] [--key-size 0] [--max-in-flight 50000] [--set k=v]...
-//! krafka-bench await    --bootstrap B --topic T --count N [--warmup 100] [--size 100] [--max-seconds 60] [--set k=v]...
-//! krafka-bench consume  --bootstrap B --topic T --group G --count N [--copy] [--rss-at n,m] [--set k=v]...
-//! krafka-bench e2e      --bootstrap B --topic T --group G [--rate 10000] [--seconds 10] [--warmup-seconds 2] [--size 100] [--set k=v]...
+//! krafka-bench produce  --bootstrap B --topic T --count N [--size 100] [--key-size 0] [--max-in-flight 50000]
+//! krafka-bench await    --bootstrap B --topic T --count N [--warmup 100] [--size 100] [--max-seconds 60]
+//! krafka-bench consume  --bootstrap B --topic T --group G --count N [--copy] [--rss-at n,m]
+//! krafka-bench e2e      --bootstrap B --topic T --group G [--rate 10000] [--seconds 10] [--warmup-seconds 2] [--size 100]
 //! ```
+//!
+//! Each takes config overrides: `--set k=v` (every client), `--pset k=v`
+//! (producers), `--cset k=v` (consumers).
 //!
 //! `produce` with `--key-size` is also how bench/run.js fills the topics the
 //! consumers read (10-byte keys, 100-byte values).
@@ -34,16 +37,20 @@ use serde_json::{json, Value};
 
 type Res<T> = std::result::Result<T, String>;
 
-/// `--key value` pairs; `--set k=v` may repeat; `--flag` alone is "true".
+/// `--key value` pairs; `--flag` alone is "true". Config overrides may
+/// repeat: `--set k=v` (every client), `--pset k=v` (producers only),
+/// `--cset k=v` (consumers only).
 struct Args {
     named: HashMap<String, String>,
     set: Vec<(String, String)>,
+    pset: Vec<(String, String)>,
+    cset: Vec<(String, String)>,
 }
 
 impl Args {
     fn parse(raw: &[String]) -> Res<Args> {
         let mut named = HashMap::new();
-        let mut set = Vec::new();
+        let (mut set, mut pset, mut cset) = (Vec::new(), Vec::new(), Vec::new());
         let mut i = 0;
         while i < raw.len() {
             let k = raw[i]
@@ -56,17 +63,28 @@ impl Args {
                 }
                 _ => "true".to_string(),
             };
-            if k == "set" {
+            let list = match k {
+                "set" => Some(&mut set),
+                "pset" => Some(&mut pset),
+                "cset" => Some(&mut cset),
+                _ => None,
+            };
+            if let Some(list) = list {
                 let (sk, sv) = v
                     .split_once('=')
-                    .ok_or_else(|| format!("--set wants key=value, got {v:?}"))?;
-                set.push((sk.to_string(), sv.to_string()));
+                    .ok_or_else(|| format!("--{k} wants key=value, got {v:?}"))?;
+                list.push((sk.to_string(), sv.to_string()));
             } else {
                 named.insert(k.to_string(), v);
             }
             i += 1;
         }
-        Ok(Args { named, set })
+        Ok(Args {
+            named,
+            set,
+            pset,
+            cset,
+        })
     }
 
     fn str(&self, k: &str) -> Res<String> {
@@ -105,7 +123,8 @@ fn config(args: &Args, producer: bool) -> Res<ClientConfig> {
             .set("group.id", args.str("group")?)
             .set("auto.offset.reset", "earliest");
     }
-    for (k, v) in &args.set {
+    let own = if producer { &args.pset } else { &args.cset };
+    for (k, v) in args.set.iter().chain(own) {
         cc.set(k, v);
     }
     Ok(cc)

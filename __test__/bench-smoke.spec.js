@@ -1,0 +1,74 @@
+'use strict'
+// Smoke test of the benchmark harness (bench/run.js) in quick mode, for krafka,
+// the native ceiling and the JS floor only: every scenario must yield numbers.
+// No timing assertions: benchmarks are not tests (see bench/README.md).
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { spawn, spawnSync, execFileSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { root, plaintext } = require('./helpers')
+
+const host = /host: (\S+)/.exec(execFileSync('rustc', ['-vV'], { encoding: 'utf8' }))[1]
+
+test.before(() => {
+  // The native ceiling, in napi's target dir and triple so the vendored librdkafka
+  // stack is reused; a no-op when it is up to date. Not part of the timed run below.
+  const r = spawnSync('cargo', ['build', '--release', '--target', host, '-p', 'krafka-bench'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] })
+  assert.equal(r.status, 0, 'cargo build -p krafka-bench failed')
+})
+
+test('bench harness (BENCH_QUICK=1) yields numbers for krafka, the native ceiling and the JS floor', { timeout: 60000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'krafka-bench-smoke-'))
+  const out = path.join(dir, 'BENCHMARKS.md')
+  const json = path.join(dir, 'results.json')
+  const env = {
+    ...process.env,
+    BENCH_QUICK: '1',
+    BENCH_CONTENDERS: 'native,floor,krafka',
+    BENCH_OUT: out,
+    BENCH_JSON: json,
+    BENCH_BUILD: '0',
+    KAFKA_BOOTSTRAP: plaintext()['bootstrap.servers'],
+  }
+  let stderr = ''
+  const code = await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(root, 'bench', 'run.js')], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] })
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', resolve)
+  })
+  assert.equal(code, 0, `bench/run.js failed:\n${stderr}`)
+  const rep = JSON.parse(fs.readFileSync(json, 'utf8'))
+  const rows = rep.results
+  const want = [
+    ['native', 'produce', ['msgsPerSec', 'mbPerSec', 'cpuSeconds']],
+    ['native', 'await', ['p50Ms', 'p99Ms', 'samples']],
+    ['native', 'consume', ['msgsPerSec']],
+    ['native', 'e2e', ['p50Ms', 'p99Ms', 'samples']],
+    ['floor', 'consume', ['msgsPerSec', 'cpuSeconds']],
+    ['krafka', 'produce', ['msgsPerSec', 'mbPerSec', 'cpuSeconds', 'eldP99Ms']],
+    ['krafka', 'await', ['p50Ms', 'p99Ms', 'samples']],
+    ['krafka', 'consume', ['msgsPerSec', 'cpuSeconds', 'eldP99Ms']],
+    ['krafka', 'e2e', ['p50Ms', 'p99Ms', 'samples']],
+  ]
+  for (const [contender, scenario, keys] of want) {
+    const entries = rows.filter((r) => r.contender === contender && r.scenario === scenario)
+    assert.ok(entries.length > 0, `no ${contender} ${scenario} row`)
+    for (const e of entries) {
+      const what = `${contender} ${scenario}${e.variant ? ` [${e.variant}]` : ''}`
+      assert.deepEqual(e.errors, [], `${what} failed`)
+      assert.ok(e.median, `${what}: no result`)
+      for (const k of keys) assert.ok(e.median[k] > 0, `${what}: ${k} = ${e.median[k]}`)
+    }
+  }
+  // krafka's consume runs both documented iterators.
+  const variants = rows.filter((r) => r.contender === 'krafka' && r.scenario === 'consume').map((r) => r.variant)
+  assert.deepEqual(variants.sort(), ['batches', 'for-await'])
+  const md = fs.readFileSync(out, 'utf8')
+  assert.match(md, /## 1\. Pipelined produce/)
+  assert.match(md, /## Targets/)
+  assert.match(md, /BENCH_QUICK=1/)
+  fs.rmSync(dir, { recursive: true, force: true })
+})

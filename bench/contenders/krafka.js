@@ -1,0 +1,149 @@
+'use strict'
+// krafka, loaded from the repo root: the library under test.
+const path = require('node:path')
+const { Producer, Consumer, librdkafkaVersion } = require(path.join(__dirname, '..', '..'))
+const { Meter, pipeline, awaited, E2E, valueOf, rssMb, withTimeout, sleep } = require('../lib/common')
+
+const base = (p) => ({ 'bootstrap.servers': p.bootstrap, 'broker.address.family': 'v4' })
+
+async function warmProducer(p, extra, value = valueOf(p.size)) {
+  const producer = new Producer({ ...base(p), ...extra })
+  // Connection, metadata and the idempotent producer id, before any timing.
+  await producer.send({ topic: p.topic, value })
+  return producer
+}
+
+const senders = {
+  /** The headline API: one promise per record, not awaited one by one. */
+  send: (producer, topic, value) => (first, n) => {
+    const ps = new Array(n)
+    for (let j = 0; j < n; j++) ps[j] = producer.send({ topic, value })
+    return Promise.all(ps)
+  },
+  /** One native crossing per chunk. */
+  sendBatch: (producer, topic, value) => (first, n) => {
+    const recs = new Array(n)
+    for (let j = 0; j < n; j++) recs[j] = { topic, value }
+    return producer.sendBatch(recs)
+  },
+  /** Fire-and-forget with onDelivery, as confluent-kafka-python's produce(). */
+  produce: (producer, topic, value) => async (first, n) => {
+    let left = n
+    let fail = null
+    let done
+    const all = new Promise((resolve, reject) => (done = { resolve, reject }))
+    const onDelivery = (err) => {
+      if (err) fail = fail || err
+      if (--left === 0) (fail ? done.reject(fail) : done.resolve())
+    }
+    for (let j = 0; j < n; j++) {
+      for (;;) {
+        try {
+          producer.produce(topic, value, null, { onDelivery })
+          break
+        } catch (e) {
+          if (e.code !== 'ERR__QUEUE_FULL') throw e
+          await sleep(1)
+        }
+      }
+    }
+    return all
+  },
+}
+
+async function produce(p) {
+  const variant = p.variant || 'send'
+  const producer = await warmProducer(p, { 'linger.ms': p.linger })
+  const value = valueOf(p.size)
+  const meter = new Meter({ eld: true })
+  meter.start()
+  await pipeline({ total: p.count, maxInFlight: p.maxInFlight }, senders[variant](producer, p.topic, value))
+  await meter.stop()
+  await withTimeout(30000, 'close', () => producer.close())
+  const r = meter.result()
+  return { count: p.count, msgsPerSec: p.count / r.seconds, mbPerSec: (p.count * p.size) / r.seconds / 1e6, ...r }
+}
+
+async function awaitedSends(p) {
+  const producer = await warmProducer(p, { 'linger.ms': 0 })
+  const value = valueOf(p.size)
+  const r = await awaited(p, () => producer.send({ topic: p.topic, value }))
+  await withTimeout(30000, 'close', () => producer.close())
+  return r
+}
+
+function consumer(p) {
+  const c = new Consumer({ ...base(p), ...p.consumerConfig, 'group.id': p.group, 'auto.offset.reset': 'earliest' })
+  c.subscribe([p.topic])
+  return c
+}
+
+async function consume(p) {
+  // 'for-await@defaults': the same loop; run.js passes no consumer tuning for it.
+  const variant = (p.variant || 'for-await').replace(/@.*/, '')
+  const c = consumer(p)
+  const meter = new Meter({ eld: true })
+  const rssStartMb = rssMb()
+  const checkpoints = new Set(p.rssAt || [])
+  const rss = []
+  let n = 0
+  let bytes = 0
+  await withTimeout(p.timeoutMs || 600000, 'consume', async () => {
+    if (variant === 'for-await') {
+      for await (const m of c) {
+        if (n === 0) meter.start()
+        n++
+        bytes += m.value.length + (m.key ? m.key.length : 0)
+        if (checkpoints.has(n)) rss.push({ messages: n, rssMb: rssMb(), heapUsedMb: process.memoryUsage().heapUsed / 1e6 })
+        if (n >= p.count) {
+          await meter.stop()
+          break
+        }
+      }
+    } else if (variant === 'batches') {
+      outer: for await (const batch of c.batches()) {
+        if (n === 0) meter.start()
+        for (const m of batch) {
+          n++
+          bytes += m.value.length + (m.key ? m.key.length : 0)
+          if (n >= p.count) {
+            await meter.stop()
+            break outer
+          }
+        }
+      }
+    } else {
+      throw new Error(`unknown consume variant ${variant}`)
+    }
+  })
+  await withTimeout(30000, 'close', () => c.close())
+  const r = meter.result()
+  return { count: n, bytes, msgsPerSec: n / r.seconds, ...r, rssStartMb, rss }
+}
+
+async function e2e(p) {
+  const t = new E2E(p)
+  const c = consumer(p)
+  const producer = await warmProducer(p, { 'linger.ms': 0 }, t.warmupValue())
+  let failure = null
+  const loop = (async () => {
+    for await (const m of c) {
+      t.receive(m.value)
+      if (t.received >= t.total) break
+    }
+  })()
+  await t.produce((value) => {
+    producer.send({ topic: p.topic, value }).catch((e) => (failure = failure || e))
+  })
+  const r = await t.result()
+  if (failure) throw failure
+  await c.close()
+  await loop.catch(() => {})
+  await withTimeout(30000, 'close', () => producer.close())
+  return r
+}
+
+module.exports = {
+  version: () => `${require('../../package.json').version} (librdkafka ${librdkafkaVersion})`,
+  scenarios: { produce, await: awaitedSends, consume, e2e },
+}

@@ -1,0 +1,588 @@
+'use strict'
+// `npm run bench`: krafka side by side with the major Node Kafka clients, the
+// native ceiling (crates/krafka-bench: rdkafka from Rust, same librdkafka
+// build and settings) and the JS floor (bench/contenders/floor.js), on the
+// real broker of `npm run env:up`. One contender at a time, each run in a
+// child process of its own; the median of the runs is reported. Writes
+// BENCHMARKS.md (tables, ratios, targets, machine facts, the command) and a
+// JSON file with every run.
+//
+// Environment:
+//   BENCH_QUICK=1           smoke mode: 50,000 messages, 1 run, short phases, no extras
+//   BENCH_RUNS=n            runs per scenario (default 3; quick 1)
+//   BENCH_CONTENDERS=a,b    subset of: native,floor,krafka,confluent,node-rdkafka,kafkajs,platformatic
+//   BENCH_SCENARIOS=a,b     subset of: produce,await,consume,e2e,rss
+//   BENCH_EXTRAS=0|1        extra variants (krafka sendBatch()/produce(), native --copy, floor
+//                           variants); default on, off in quick mode
+//   BENCH_RSS=0             skip scenario 6 (RSS over 10,000,000 consumed messages: fills a
+//                           10 M-message topic first, ~1 GB on the broker, a few minutes)
+//   BENCH_RSS_COUNT=n       messages for scenario 6 (default 10,000,000)
+//   BENCH_OUT=file          markdown output (default BENCHMARKS.md at the repo root)
+//   BENCH_JSON=file         raw results (default bench/results/latest.json)
+//   BENCH_NODE_ARGS='...'   extra node flags for the children (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof)
+//   BENCH_NATIVE_BIN=path   the native ceiling binary (default: target/<host>/release/krafka-bench,
+//                           built with cargo when missing or older than its source; BENCH_BUILD=0: never)
+//   BENCH_FETCH_QUEUE_BACKOFF_MS=n|default
+//                           fetch.queue.backoff.ms for every librdkafka-based consumer (krafka,
+//                           native, node-rdkafka, confluent). Default 10: with librdkafka's own
+//                           default (1000) a consumer that drains its 100,000-message prefetch
+//                           queue waits out a 1 s fetch backoff, which caps every librdkafka
+//                           consumer at ~0.4 M msg/s here and measures that timer, not the client.
+//                           krafka's for-await is also run once with librdkafka's default (extra row).
+//   KAFKA_BOOTSTRAP=h:p     broker (default: test-env/env.json's PLAINTEXT listener)
+const { spawn, spawnSync, execFileSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { randomBytes } = require('node:crypto')
+const { median } = require('./lib/common')
+
+const root = path.join(__dirname, '..')
+const env = process.env
+const QUICK = env.BENCH_QUICK === '1'
+const RUNS = Number(env.BENCH_RUNS || (QUICK ? 1 : 3))
+const EXTRAS = env.BENCH_EXTRAS ? env.BENCH_EXTRAS === '1' : !QUICK
+const RSS = !QUICK && env.BENCH_RSS !== '0'
+const ALL_CONTENDERS = ['native', 'floor', 'krafka', 'confluent', 'node-rdkafka', 'kafkajs', 'platformatic']
+const ANCHORS = ['confluent', 'node-rdkafka', 'kafkajs', 'platformatic']
+const ALL_SCENARIOS = ['produce', 'await', 'consume', 'e2e', 'rss']
+const list = (v, all) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : all)
+const CONTENDERS = list(env.BENCH_CONTENDERS, ALL_CONTENDERS)
+const SCENARIOS = list(env.BENCH_SCENARIOS, ALL_SCENARIOS).filter((s) => s !== 'rss' || RSS)
+for (const c of CONTENDERS) if (!ALL_CONTENDERS.includes(c)) throw new Error(`unknown contender ${c}; known: ${ALL_CONTENDERS.join(', ')}`)
+for (const s of SCENARIOS) if (!ALL_SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}; known: ${ALL_SCENARIOS.join(', ')}`)
+const OUT = env.BENCH_OUT || path.join(root, 'BENCHMARKS.md')
+const JSON_OUT = env.BENCH_JSON || path.join(__dirname, 'results', 'latest.json')
+
+const P = {
+  size: 100,
+  keySize: 10,
+  partitions: 3,
+  produceCount: QUICK ? 50000 : 1000000,
+  linger: 5,
+  maxInFlight: 50000,
+  awaitCount: QUICK ? 500 : 10000,
+  awaitWarmup: QUICK ? 20 : 100,
+  awaitMaxSeconds: QUICK ? 5 : 60,
+  consumeCount: QUICK ? 50000 : 1000000,
+  e2eRate: 10000,
+  e2eSeconds: QUICK ? 2 : 10,
+  e2eWarmup: QUICK ? 1 : 2,
+  rssCount: Number(env.BENCH_RSS_COUNT || 10000000),
+  childTimeoutMs: QUICK ? 120000 : 20 * 60000,
+  fetchQueueBackoffMs: env.BENCH_FETCH_QUEUE_BACKOFF_MS || '10',
+}
+/** librdkafka consumer settings given to every librdkafka-based consumer alike. */
+const CONSUMER_TUNING = P.fetchQueueBackoffMs === 'default' ? {} : { 'fetch.queue.backoff.ms': String(P.fetchQueueBackoffMs) }
+
+const LABELS = {
+  native: 'native ceiling (Rust rdkafka)',
+  floor: 'JS floor (pure JS)',
+  krafka: 'krafka',
+  confluent: '@confluentinc/kafka-javascript',
+  'node-rdkafka': 'node-rdkafka',
+  kafkajs: 'kafkajs',
+  platformatic: '@platformatic/kafka',
+}
+
+/** What runs for each contender: [scenario, variant, label, extra?]. */
+function plan(c) {
+  const rows = []
+  const add = (scenario, variant, api, extra = false) => {
+    if (SCENARIOS.includes(scenario) && (!extra || EXTRAS)) rows.push({ contender: c, scenario, variant, api })
+  }
+  switch (c) {
+    case 'native':
+      add('produce', null, 'ThreadedProducer send() + delivery callback')
+      add('await', null, 'send() then wait for its delivery report')
+      add('consume', null, 'BaseConsumer::poll loop, reads in place')
+      add('consume', 'copy', 'poll loop + owned copies in batches of 1000 (what krafka-core does)', true)
+      add('e2e', null, 'ThreadedProducer + BaseConsumer::poll')
+      add('rss', null, 'BaseConsumer::poll loop', true)
+      break
+    case 'floor':
+      add('consume', 'copy', 'build message objects, Buffer.from copies (pooled)')
+      add('consume', 'for-await', 'same, yielded through for await', true)
+      add('consume', 'copy-own', 'one ArrayBuffer per Buffer (as napi_create_buffer_copy)', true)
+      add('consume', 'view', 'subarray views, no copy', true)
+      break
+    case 'krafka':
+      add('produce', 'send', 'send() per record, pipelined')
+      add('produce', 'sendBatch', 'sendBatch() of 1000', true)
+      add('produce', 'produce', 'produce() + onDelivery', true)
+      add('await', null, 'await send()')
+      add('consume', 'for-await', 'for await (const msg of consumer)')
+      add('consume', 'batches', 'for await (const batch of consumer.batches())')
+      if (Object.keys(CONSUMER_TUNING).length) add('consume', 'for-await@defaults', 'for await, librdkafka\'s default fetch.queue.backoff.ms (1000)', true)
+      add('e2e', null, 'send() + for await')
+      add('rss', 'for-await', 'for await (const msg of consumer)')
+      break
+    case 'confluent':
+    case 'node-rdkafka': {
+      const poll = c === 'confluent' ? 'setPollInBackground' : 'setPollInterval(1)'
+      add('produce', null, `produce() + delivery reports (${poll})`)
+      add('await', null, c === 'confluent' ? 'KafkaJS API await send(), linger.ms=0' : `produce() + its delivery report (${poll})`)
+      add('consume', null, 'consume(1000, cb) loop')
+      add('e2e', null, "produce() + flowing consume ('data')")
+      break
+    }
+    case 'kafkajs':
+      add('produce', null, 'send() of 1000 messages, pipelined')
+      add('await', null, 'await send() of one message')
+      add('consume', null, 'run({ eachBatch })')
+      add('e2e', null, 'send() per 1 ms tick + eachBatch')
+      break
+    case 'platformatic':
+      add('produce', null, 'send() of 1000 messages, pipelined')
+      add('await', null, 'await send() of one message')
+      add('consume', null, "consume() stream, 'data' events")
+      add('e2e', null, "send() per 1 ms tick + 'data' events")
+      break
+  }
+  return rows
+}
+
+function log(...a) {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${a.join(' ')}\n`)
+}
+
+function bootstrap() {
+  if (env.KAFKA_BOOTSTRAP) return env.KAFKA_BOOTSTRAP
+  const f = path.join(root, 'test-env', 'env.json')
+  if (!fs.existsSync(f)) throw new Error(`${f} is missing: run \`npm run env:up\` first (or set KAFKA_BOOTSTRAP)`)
+  return JSON.parse(fs.readFileSync(f, 'utf8')).bootstrap.plaintext
+}
+
+function hostTriple() {
+  const out = execFileSync('rustc', ['-vV'], { encoding: 'utf8' })
+  return /host: (\S+)/.exec(out)[1]
+}
+
+/** The native ceiling binary; built (same target dir and triple as `napi build`) when missing or stale. */
+function nativeBin() {
+  if (env.BENCH_NATIVE_BIN) return env.BENCH_NATIVE_BIN
+  const triple = hostTriple()
+  const bin = path.join(root, 'target', triple, 'release', 'krafka-bench')
+  const src = path.join(root, 'crates', 'krafka-bench', 'src', 'main.rs')
+  const stale = !fs.existsSync(bin) || fs.statSync(bin).mtimeMs < fs.statSync(src).mtimeMs
+  if (stale && env.BENCH_BUILD !== '0') {
+    log(`building the native ceiling: cargo build --release --target ${triple} -p krafka-bench`)
+    const r = spawnSync('cargo', ['build', '--release', '--target', triple, '-p', 'krafka-bench'], { cwd: root, stdio: ['ignore', 2, 2] })
+    if (r.status !== 0) throw new Error('cargo build of crates/krafka-bench failed')
+  }
+  if (!fs.existsSync(bin)) throw new Error(`${bin} is missing (BENCH_BUILD=0 and not built)`)
+  return bin
+}
+
+const unique = (prefix) => `krafka-bench-${prefix}-${Date.now()}-${randomBytes(3).toString('hex')}`
+
+class Topics {
+  constructor(bootstrapServers) {
+    const { Admin } = require(root)
+    this.admin = new Admin({ 'bootstrap.servers': bootstrapServers, 'broker.address.family': 'v4' })
+    this.created = new Set()
+  }
+  async create(prefix) {
+    const topic = unique(prefix)
+    await this.admin.createTopics([{ topic, numPartitions: P.partitions, replicationFactor: 1 }])
+    this.created.add(topic)
+    for (let i = 0; i < 100; i++) {
+      // All topics, never partitionCounts(topic): naming a topic makes this long-lived
+      // handle refresh its metadata every topic.metadata.refresh.interval.ms (5 min),
+      // which re-creates it on a broker with auto.create.topics.enable=true after we deleted it.
+      const counts = await this.admin.partitionCounts().catch(() => ({}))
+      if (counts[topic] === P.partitions) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    return topic
+  }
+  async drop(topic) {
+    this.created.delete(topic)
+    await this.admin.deleteTopics([topic]).catch((e) => log(`could not delete ${topic}: ${e.message}`))
+  }
+  async dropAll() {
+    for (const t of [...this.created]) await this.drop(t)
+  }
+}
+
+/** Runs a command; resolves with its stdout, or rejects with its stderr's tail. */
+function runChild(cmd, args, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: __dirname, stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, KAFKAJS_NO_PARTITIONER_WARNING: '1' } })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err = (err + d).slice(-4000)))
+    const timer = setTimeout(() => {
+      err += `\n(killed after ${timeoutMs} ms)`
+      child.kill('SIGKILL')
+    }, timeoutMs)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      if (code === 0) resolve(out)
+      else reject(new Error(`exit ${code}: ${err.trim().split('\n').slice(-6).join(' | ')}`))
+    })
+  })
+}
+
+async function runJs(row, params) {
+  const args = [...(env.BENCH_NODE_ARGS ? env.BENCH_NODE_ARGS.split(/\s+/).filter(Boolean) : []), path.join(__dirname, 'child.js'), row.contender, row.scenario === 'rss' ? 'consume' : row.scenario, JSON.stringify(params)]
+  const out = await runChild(process.execPath, args, P.childTimeoutMs)
+  const line = out.split('\n').find((l) => l.startsWith('BENCH_RESULT '))
+  if (!line) throw new Error(`no BENCH_RESULT in output: ${out.slice(-300)}`)
+  return JSON.parse(line.slice('BENCH_RESULT '.length))
+}
+
+async function runNative(bin, row, p) {
+  const a = ['--bootstrap', p.bootstrap, '--topic', p.topic]
+  const tuning = Object.entries(p.consumerConfig || {}).flatMap(([k, v]) => ['--cset', `${k}=${v}`])
+  let args
+  switch (row.scenario) {
+    case 'produce':
+      args = ['produce', ...a, '--count', p.count, '--size', p.size, '--max-in-flight', p.maxInFlight, '--pset', `linger.ms=${p.linger}`]
+      break
+    case 'await':
+      args = ['await', ...a, '--count', p.count, '--warmup', p.warmup, '--max-seconds', p.maxSeconds, '--size', p.size, '--pset', 'linger.ms=0']
+      break
+    case 'consume':
+    case 'rss':
+      args = ['consume', ...a, '--group', p.group, '--count', p.count, ...tuning]
+      if (row.variant === 'copy') args.push('--copy')
+      if (p.rssAt) args.push('--rss-at', p.rssAt.join(','))
+      break
+    case 'e2e':
+      args = ['e2e', ...a, '--group', p.group, '--rate', p.rate, '--seconds', p.seconds, '--warmup-seconds', p.warmupSeconds, '--size', p.size, '--pset', 'linger.ms=0', ...tuning]
+      break
+  }
+  const out = await runChild(bin, args.map(String), P.childTimeoutMs)
+  const r = JSON.parse(out.trim().split('\n').pop())
+  r.version = `librdkafka ${r.librdkafka}`
+  return r
+}
+
+/** Fills a topic with `count` keyed messages (10-byte keys, 100-byte values) using the native binary. */
+async function fill(bin, bs, topic, count) {
+  const t = Date.now()
+  const args = ['produce', '--bootstrap', bs, '--topic', topic, '--count', count, '--size', P.size, '--key-size', P.keySize, '--pset', 'linger.ms=5']
+  await runChild(bin, args.map(String), Math.max(P.childTimeoutMs, count / 20))
+  log(`filled ${topic} with ${count.toLocaleString('en')} messages in ${((Date.now() - t) / 1000).toFixed(1)} s`)
+}
+
+/** Whether a contender's library loads here; otherwise why not. */
+function availability(c) {
+  const mod = { confluent: '@confluentinc/kafka-javascript', 'node-rdkafka': 'node-rdkafka', kafkajs: 'kafkajs', platformatic: '@platformatic/kafka' }[c]
+  if (!mod) return null
+  const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(mod)})`], { cwd: __dirname, encoding: 'utf8' })
+  if (r.status === 0) return null
+  const msg = (r.stderr || '').split('\n').find((l) => /Error|Cannot find/.test(l)) || 'failed to load'
+  return `${mod} does not load: ${msg.trim()} (see bench/README.md for how it is built)`
+}
+
+function machine(bs) {
+  const cpus = os.cpus()
+  let rustc = ''
+  try {
+    rustc = execFileSync('rustc', ['-V'], { encoding: 'utf8' }).trim()
+  } catch {
+    rustc = 'n/a'
+  }
+  let kafka = 'unknown'
+  try {
+    kafka = JSON.parse(fs.readFileSync(path.join(root, 'test-env', 'env.json'), 'utf8')).kafkaVersion
+  } catch {}
+  return {
+    nproc: os.availableParallelism ? os.availableParallelism() : cpus.length,
+    cpuModel: cpus[0] ? cpus[0].model : 'unknown',
+    memGb: +(os.totalmem() / 2 ** 30).toFixed(1),
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    rustc,
+    kafka,
+    bootstrap: bs,
+    niceness: os.getPriority(),
+    loadAvg: os.loadavg().map((x) => +x.toFixed(2)),
+  }
+}
+
+function commandLine() {
+  const vars = Object.keys(env)
+    .filter((k) => k.startsWith('BENCH_') || k === 'KAFKA_BOOTSTRAP')
+    .filter((k) => !['BENCH_OUT', 'BENCH_JSON'].includes(k))
+    .map((k) => `${k}=${env[k]}`)
+  const nice = os.getPriority() > 0 ? `nice -n ${os.getPriority()} ` : ''
+  return `${vars.length ? vars.join(' ') + ' ' : ''}${nice}npm run bench`
+}
+
+async function main() {
+  const started = Date.now()
+  const bs = bootstrap()
+  const facts = machine(bs)
+  log(`broker ${bs}; contenders ${CONTENDERS.join(', ')}; scenarios ${SCENARIOS.join(', ')}; ${RUNS} run(s) each${QUICK ? ' (quick)' : ''}`)
+  const bin = CONTENDERS.includes('native') || SCENARIOS.some((s) => s === 'consume' || s === 'rss') ? nativeBin() : null
+  const topics = new Topics(bs)
+  const results = []
+  try {
+    let consumeTopic = null
+    let rssTopic = null
+    if (SCENARIOS.includes('consume') && CONTENDERS.some((c) => c !== 'floor')) {
+      consumeTopic = await topics.create('consume')
+      await fill(bin, bs, consumeTopic, P.consumeCount)
+    }
+    if (SCENARIOS.includes('rss') && CONTENDERS.some((c) => plan(c).some((r) => r.scenario === 'rss'))) {
+      rssTopic = await topics.create('rss')
+      await fill(bin, bs, rssTopic, P.rssCount)
+    }
+    for (const c of CONTENDERS) {
+      const unavailable = availability(c)
+      for (const row of plan(c)) {
+        const entry = { ...row, label: LABELS[c], runs: [], errors: [] }
+        results.push(entry)
+        if (unavailable) {
+          entry.errors.push(unavailable)
+          continue
+        }
+        const runs = row.scenario === 'rss' ? 1 : RUNS
+        for (let i = 0; i < runs; i++) {
+          const params = { bootstrap: bs, size: P.size, variant: row.variant, consumerConfig: row.variant && row.variant.endsWith('@defaults') ? {} : CONSUMER_TUNING }
+          let fresh = null
+          switch (row.scenario) {
+            case 'produce':
+              fresh = c === 'floor' ? null : await topics.create('produce')
+              Object.assign(params, { topic: fresh, count: P.produceCount, linger: P.linger, maxInFlight: P.maxInFlight })
+              break
+            case 'await':
+              fresh = await topics.create('await')
+              Object.assign(params, { topic: fresh, count: P.awaitCount, warmup: P.awaitWarmup, maxSeconds: P.awaitMaxSeconds })
+              break
+            case 'consume':
+              Object.assign(params, { topic: consumeTopic, count: P.consumeCount, keySize: P.keySize, group: unique('group') })
+              break
+            case 'e2e':
+              fresh = await topics.create('e2e')
+              Object.assign(params, { topic: fresh, group: unique('group'), rate: P.e2eRate, seconds: P.e2eSeconds, warmupSeconds: P.e2eWarmup })
+              break
+            case 'rss': {
+              const at = [1, 2, 5, 10].map((m) => Math.round((m * P.rssCount) / 10)).filter((n, k, a) => a.indexOf(n) === k)
+              if (!at.includes(P.consumeCount) && P.consumeCount < P.rssCount) at.unshift(P.consumeCount)
+              Object.assign(params, { topic: rssTopic, count: P.rssCount, keySize: P.keySize, group: unique('group'), rssAt: at.sort((a, b) => a - b), timeoutMs: P.childTimeoutMs - 30000 })
+              break
+            }
+          }
+          const what = `${c} ${row.scenario}${row.variant ? ` [${row.variant}]` : ''} run ${i + 1}/${runs}`
+          try {
+            const r = c === 'native' ? await runNative(bin, row, params) : await runJs(row, params)
+            entry.runs.push(r)
+            log(`${what}: ${brief(row.scenario, r)}`)
+          } catch (e) {
+            entry.errors.push(e.message)
+            log(`${what}: FAILED ${e.message}`)
+          } finally {
+            if (fresh) await topics.drop(fresh)
+          }
+        }
+        entry.median = medians(entry.runs)
+      }
+    }
+  } finally {
+    await topics.dropAll()
+  }
+  const report = { date: new Date().toISOString(), quick: QUICK, runsPerScenario: RUNS, command: commandLine(), params: P, machine: facts, durationSeconds: Math.round((Date.now() - started) / 1000), results }
+  fs.mkdirSync(path.dirname(JSON_OUT), { recursive: true })
+  fs.writeFileSync(JSON_OUT, JSON.stringify(report, null, 2) + '\n')
+  fs.writeFileSync(OUT, markdown(report))
+  log(`wrote ${path.relative(process.cwd(), OUT) || OUT} and ${path.relative(process.cwd(), JSON_OUT)} in ${report.durationSeconds} s`)
+}
+
+function brief(scenario, r) {
+  if (scenario === 'produce' || scenario === 'consume') {
+    return `${fmtInt(r.msgsPerSec)} msg/s, cpu ${fmt(r.cpuSeconds, 2)} s${r.eldP99Ms != null ? `, eld p99 ${fmt(r.eldP99Ms, 1)} ms` : ''}`
+  }
+  if (scenario === 'rss') return `rss ${fmt(r.rssStartMb, 0)} MB -> ${(r.rss || []).map((x) => fmt(x.rssMb, 0)).join(' -> ')} MB`
+  return `p50 ${fmt(r.p50Ms, 2)} ms, p99 ${fmt(r.p99Ms, 2)} ms (${r.samples} samples)`
+}
+
+/** Median of every numeric field across runs; RSS checkpoints taken from the single run. */
+function medians(runs) {
+  if (runs.length === 0) return null
+  const out = {}
+  for (const k of Object.keys(runs[0])) {
+    if (typeof runs[0][k] === 'number') out[k] = median(runs.map((r) => r[k]))
+    else out[k] = runs[0][k]
+  }
+  return out
+}
+
+// ---------- markdown ----------
+
+const fmt = (x, d = 1) => (x == null || !Number.isFinite(x) ? '–' : x.toFixed(d))
+const fmtInt = (x) => (x == null || !Number.isFinite(x) ? '–' : Math.round(x).toLocaleString('en'))
+const ratio = (a, b) => (a == null || b == null || !b ? '–' : `${(a / b).toFixed(2)}×`)
+
+function markdown(rep) {
+  const R = rep.results
+  const find = (c, s, v) => R.find((r) => r.contender === c && r.scenario === s && (v === undefined || r.variant === v))
+  const med = (c, s, v) => {
+    const e = find(c, s, v)
+    return e && e.median
+  }
+  const bestAnchor = (s, key, better) => {
+    let best = null
+    for (const c of ANCHORS) {
+      const m = med(c, s)
+      if (m && m[key] != null && (best === null || better(m[key], best.value))) best = { contender: c, value: m[key] }
+    }
+    return best
+  }
+  const name = (e) => `${e.errors.length ? (e.median ? '⚠ ' : '✗ ') : ''}${e.label}${e.contender === 'krafka' || e.contender === 'native' || e.contender === 'floor' ? '' : ` ${e.median && e.median.version ? e.median.version : ''}`}`.trim()
+  const L = []
+  const p = rep.params
+  L.push('# Benchmarks')
+  L.push('')
+  L.push(`Generated by \`bench/run.js\` on ${rep.date.slice(0, 10)}${rep.quick ? ' in **quick mode** (smoke numbers, not a benchmark)' : ''}. Command (repo root, broker from \`npm run env:up\`):`)
+  L.push('')
+  L.push('```sh')
+  L.push(rep.command)
+  L.push('```')
+  L.push('')
+  const m = rep.machine
+  L.push(`**Machine:** ${m.nproc} CPUs (${m.cpuModel}), ${m.memGb} GB RAM, ${m.kernel}; Node ${m.node}; ${m.rustc}; Kafka ${m.kafka} (single KRaft node on loopback, **sharing those ${m.nproc} CPUs with the clients**); load average at start ${m.loadAvg.join(' / ')}${m.niceness > 0 ? `; run under \`nice -n ${m.niceness}\`` : ''}. Total run time ${rep.durationSeconds < 120 ? `${rep.durationSeconds} s` : `${Math.round(rep.durationSeconds / 60)} min`}.`)
+  L.push('')
+  L.push(`**Method:** one contender at a time; every run of every scenario in a fresh child process; ${rep.runsPerScenario} run(s) per scenario, **median** shown (RSS: one run). Topics have ${p.partitions} partitions (replication 1); fresh topics for produce, awaited and end-to-end runs; a fresh consumer group per consume run. Values are ${p.size} bytes; the consume topic's records have ${p.keySize}-byte keys and no headers. librdkafka-based clients (krafka, the native ceiling, node-rdkafka, confluent) produce with krafka's settings: \`enable.idempotence=true\`, \`acks=all\`, \`partitioner=murmur2_random\`; kafkajs and @platformatic/kafka send with acks=-1 and their defaults. ${Object.keys(CONSUMER_TUNING).length ? `librdkafka-based consumers all get \`fetch.queue.backoff.ms=${P.fetchQueueBackoffMs}\` (librdkafka's default, 1000, stalls a consumer that has drained its 100,000-message prefetch queue for 1 s and caps every librdkafka consumer near 0.4 M msg/s here; krafka's extra row "default fetch.queue.backoff.ms" shows it); their other consumer settings are their defaults.` : 'Consumers use librdkafka\'s default fetch.queue.backoff.ms (1000).'} CPU seconds are the whole process's (all threads) over the timed window; the broker's CPU is not included. Event-loop delay is \`monitorEventLoopDelay\` (1 ms resolution) over the timed window. Rates are counted from the first message received to the last (group join excluded).`)
+  L.push('')
+
+  // 1 + 5: produce
+  const nativeProduce = med('native', 'produce')
+  const bestP = bestAnchor('produce', 'msgsPerSec', (a, b) => a > b)
+  L.push(`## 1. Pipelined produce: ${fmtInt(p.produceCount)} × ${p.size} B, acks=all, linger.ms=${p.linger}`)
+  L.push('')
+  L.push(`At most ${fmtInt(p.maxInFlight)} records unacknowledged, handed over in chunks of 1,000 per event-loop turn; timed from the first send to the last acknowledgement. ELD = event-loop delay (scenario 5).`)
+  L.push('')
+  L.push('| client | API | msgs/s | MB/s | CPU s | ELD p99 ms | ÷ native | ÷ best Node anchor |')
+  L.push('|---|---|---:|---:|---:|---:|---:|---:|')
+  for (const e of R.filter((r) => r.scenario === 'produce')) {
+    const x = e.median || {}
+    const isK = e.contender === 'krafka'
+    L.push(`| ${name(e)} | ${e.api} | ${fmtInt(x.msgsPerSec)} | ${fmt(x.mbPerSec)} | ${fmt(x.cpuSeconds, 2)} | ${fmt(x.eldP99Ms)} | ${e.contender === 'native' ? '1.00×' : ratio(x.msgsPerSec, nativeProduce && nativeProduce.msgsPerSec)} | ${isK ? ratio(x.msgsPerSec, bestP && bestP.value) : ''} |`)
+  }
+  L.push('')
+
+  // 2: awaited
+  const nativeAwait = med('native', 'await')
+  const bestA = bestAnchor('await', 'p50Ms', (a, b) => a < b)
+  L.push(`## 2. Awaited single sends, linger.ms=0 (${fmtInt(p.awaitCount)} sends after ${p.awaitWarmup} warm-up, capped at ${p.awaitMaxSeconds} s per run)`)
+  L.push('')
+  L.push('Latency ratios: lower is better (krafka ÷ native; krafka ÷ the best anchor).')
+  L.push('')
+  L.push('| client | API | p50 ms | p99 ms | samples | p50 ÷ native | p50 ÷ best Node anchor |')
+  L.push('|---|---|---:|---:|---:|---:|---:|')
+  for (const e of R.filter((r) => r.scenario === 'await')) {
+    const x = e.median || {}
+    const isK = e.contender === 'krafka'
+    L.push(`| ${name(e)} | ${e.api} | ${fmt(x.p50Ms, 3)} | ${fmt(x.p99Ms, 3)} | ${fmtInt(x.samples)} | ${e.contender === 'native' ? '1.00×' : ratio(x.p50Ms, nativeAwait && nativeAwait.p50Ms)} | ${isK ? ratio(x.p50Ms, bestA && bestA.value) : ''} |`)
+  }
+  L.push('')
+
+  // 3 + 5: consume
+  const nativeC = med('native', 'consume', null)
+  const floorC = med('floor', 'consume', 'copy')
+  const bestC = bestAnchor('consume', 'msgsPerSec', (a, b) => a > b)
+  L.push(`## 3. Consume ${fmtInt(p.consumeCount)} messages (${p.keySize} B keys, ${p.size} B values)`)
+  L.push('')
+  L.push('Every loop reads each message\'s key and value length. The JS floor builds krafka\'s exact message objects from bytes in memory (no Kafka at all); its main row copies with `Buffer.from` (pooled), the extra rows show the other Buffer kinds. ELD = event-loop delay (scenario 5).')
+  L.push('')
+  L.push('| client | API | msgs/s | CPU s | ELD p99 ms | ÷ native | ÷ JS floor | ÷ best Node anchor |')
+  L.push('|---|---|---:|---:|---:|---:|---:|---:|')
+  for (const e of R.filter((r) => r.scenario === 'consume')) {
+    const x = e.median || {}
+    const isK = e.contender === 'krafka'
+    const isRef = e.contender === 'native' || e.contender === 'floor'
+    L.push(`| ${name(e)} | ${e.api} | ${fmtInt(x.msgsPerSec)} | ${fmt(x.cpuSeconds, 2)} | ${fmt(x.eldP99Ms)} | ${ratio(x.msgsPerSec, nativeC && nativeC.msgsPerSec)} | ${isRef && e.contender === 'native' ? '' : ratio(x.msgsPerSec, floorC && floorC.msgsPerSec)} | ${isK ? ratio(x.msgsPerSec, bestC && bestC.value) : ''} |`)
+  }
+  L.push('')
+
+  // 4: e2e
+  const nativeE = med('native', 'e2e')
+  L.push(`## 4. End-to-end latency at ${fmtInt(p.e2eRate)} msg/s (send → receipt in the same process, ${p.e2eSeconds} s measured after ${p.e2eWarmup} s warm-up, linger.ms=0)`)
+  L.push('')
+  L.push('| client | API | p50 ms | p99 ms | samples | p50 ÷ native |')
+  L.push('|---|---|---:|---:|---:|---:|')
+  for (const e of R.filter((r) => r.scenario === 'e2e')) {
+    const x = e.median || {}
+    L.push(`| ${name(e)} | ${e.api} | ${fmt(x.p50Ms, 2)} | ${fmt(x.p99Ms, 2)} | ${fmtInt(x.samples)} | ${e.contender === 'native' ? '1.00×' : ratio(x.p50Ms, nativeE && nativeE.p50Ms)} |`)
+  }
+  L.push('')
+
+  // 6: rss
+  const rssRows = R.filter((r) => r.scenario === 'rss')
+  L.push(`## 6. RSS while consuming ${fmtInt(p.rssCount)} messages`)
+  L.push('')
+  if (rssRows.length === 0) {
+    L.push(rep.quick ? 'Not run in quick mode.' : 'Not run (`BENCH_RSS=0`).')
+  } else {
+    const cps = rssRows.find((r) => r.median && r.median.rss) ? rssRows.find((r) => r.median && r.median.rss).median.rss.map((x) => x.messages) : []
+    L.push(`| client | API | RSS at start MB | ${cps.map((n) => `after ${fmtInt(n)} MB`).join(' | ')} | change ${cps.length ? fmtInt(cps[0]) : ''} → ${cps.length ? fmtInt(cps[cps.length - 1]) : ''} |`)
+    L.push(`|---|---|---:|${cps.map(() => '---:').join('|')}|---:|`)
+    for (const e of rssRows) {
+      const x = e.median || {}
+      const pts = x.rss || []
+      const ch = pts.length > 1 ? `${(((pts[pts.length - 1].rssMb - pts[0].rssMb) / pts[0].rssMb) * 100).toFixed(1)} %` : '–'
+      L.push(`| ${name(e)} | ${e.api} | ${fmt(x.rssStartMb, 0)} | ${cps.map((n) => fmt((pts.find((q) => q.messages === n) || {}).rssMb, 0)).join(' | ')} | ${ch} |`)
+    }
+  }
+  L.push('')
+
+  // Targets
+  L.push('## Targets (issue 7)')
+  L.push('')
+  L.push('| target | measured | met? |')
+  L.push('|---|---|---|')
+  const yes = (ok) => (ok == null ? 'not measured' : ok ? '**yes**' : '**no**')
+  const kP = med('krafka', 'produce', 'send')
+  const pN = kP && nativeProduce ? kP.msgsPerSec / nativeProduce.msgsPerSec : null
+  L.push(`| pipelined produce (send()) ≥ 0.90 × native | ${pN == null ? '–' : pN.toFixed(2) + '×'} | ${yes(pN == null ? null : pN >= 0.9)} |`)
+  const kC = med('krafka', 'consume', 'for-await')
+  const minRef = nativeC && floorC ? Math.min(nativeC.msgsPerSec, floorC.msgsPerSec) : null
+  const cR = kC && minRef ? kC.msgsPerSec / minRef : null
+  L.push(`| for await consume ≥ 0.80 × min(native, JS floor) | ${cR == null ? '–' : `${cR.toFixed(2)}× (min = ${nativeC.msgsPerSec <= floorC.msgsPerSec ? 'native' : 'JS floor'}, ${fmtInt(minRef)} msg/s)`} | ${yes(cR == null ? null : cR >= 0.8)} |`)
+  const pA = kP && bestP ? kP.msgsPerSec / bestP.value : null
+  L.push(`| pipelined produce ≥ 1.5 × best Node anchor | ${pA == null ? '–' : `${pA.toFixed(2)}× (${LABELS[bestP.contender]})`} | ${yes(pA == null ? null : pA >= 1.5)} |`)
+  const cA = kC && bestC ? kC.msgsPerSec / bestC.value : null
+  L.push(`| for await consume ≥ 1.5 × best Node anchor | ${cA == null ? '–' : `${cA.toFixed(2)}× (${LABELS[bestC.contender]})`} | ${yes(cA == null ? null : cA >= 1.5)} |`)
+  L.push('| no-allocation batch API ≥ 0.80 × native | krafka has no such API yet | not measured |')
+  const kAw = med('krafka', 'await')
+  L.push(`| awaited send p50 ≤ 1 ms | ${kAw ? fmt(kAw.p50Ms, 3) + ' ms' : '–'} | ${yes(kAw ? kAw.p50Ms <= 1 : null)} |`)
+  const kB = med('krafka', 'consume', 'batches')
+  const elds = [['produce send()', kP], ['consume for await', kC], ['consume batches()', kB]].filter(([, x]) => x && x.eldP99Ms != null)
+  const eldMax = elds.length ? Math.max(...elds.map(([, x]) => x.eldP99Ms)) : null
+  L.push(`| event-loop delay p99 ≤ 5 ms during 1 and 3 | ${elds.map(([n, x]) => `${n} ${fmt(x.eldP99Ms)} ms`).join('; ') || '–'} | ${yes(eldMax == null ? null : eldMax <= 5)} |`)
+  const kR = med('krafka', 'rss', 'for-await')
+  let rssCh = null
+  if (kR && kR.rss && kR.rss.length > 1) {
+    const a = kR.rss.find((x) => x.messages === p.consumeCount) || kR.rss[0]
+    const b = kR.rss[kR.rss.length - 1]
+    rssCh = { pct: ((b.rssMb - a.rssMb) / a.rssMb) * 100, a, b }
+  }
+  L.push(`| RSS within ±10 % between 1 M and 10 M messages | ${rssCh ? `${fmt(rssCh.a.rssMb, 0)} → ${fmt(rssCh.b.rssMb, 0)} MB (${rssCh.pct.toFixed(1)} %)` : '–'} | ${yes(rssCh ? Math.abs(rssCh.pct) <= 10 : null)} |`)
+  L.push('')
+  const failures = R.filter((e) => e.errors.length)
+  if (failures.length) {
+    L.push('## Failures and omissions')
+    L.push('')
+    L.push('✗ in a table: no run succeeded; ⚠: some runs failed (the median is over the others).')
+    L.push('')
+    for (const e of failures) L.push(`- ${e.label} ${e.scenario}${e.variant ? ` [${e.variant}]` : ''}: ${e.errors.join('; ')}`)
+    L.push('')
+  }
+  const rel = path.relative(root, JSON_OUT)
+  L.push('node-rdkafka and @confluentinc/kafka-javascript were built from source in `bench/` (their prebuilt downloads cannot be reached here; confluent with `CKJS_LINKING=dynamic` and its bundled librdkafka): see `bench/README.md`.')
+  L.push('')
+  L.push('Raw runs: `' + (rel.startsWith('..') ? JSON_OUT : rel) + '`. Harness: `bench/` (see `bench/README.md`); native ceiling: `crates/krafka-bench`.')
+  L.push('')
+  return L.join('\n')
+}
+
+main().catch((e) => {
+  process.stderr.write(`${(e && e.stack) || e}\n`)
+  process.exit(1)
+})
