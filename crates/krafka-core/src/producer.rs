@@ -68,6 +68,9 @@ impl ProducerContext for Context {
     fn delivery(&self, _result: &DeliveryResult<'_>, _id: Self::DeliveryOpaque) {}
 }
 
+/// Reports handed to the sink at most per call (see [`serve_events`]).
+const MAX_REPORTS_PER_BATCH: usize = 1000;
+
 /// The delivery thread: waits on librdkafka's main queue and returns as soon
 /// as events arrive (rdkafka's `poll` would sleep out its whole timeout),
 /// turns every delivery report that is ready into one batch, and hands it to
@@ -102,7 +105,7 @@ fn serve_events(
             if ev.is_null() {
                 break;
             }
-            timeout_ms = 0; // drain what is ready, then deliver it as one batch
+            timeout_ms = 0; // drain what is ready, then deliver it in batches
                             // SAFETY: ev is a live event until rd_kafka_event_destroy.
             unsafe {
                 match rd::rd_kafka_event_type(ev) {
@@ -153,6 +156,11 @@ fn serve_events(
                     _ => {}
                 }
                 rd::rd_kafka_event_destroy(ev);
+            }
+            // Bounded batches: each one is a separate turn of the JS event
+            // loop, so resolving a flood of reports never stalls timers and I/O.
+            if batch.len() >= MAX_REPORTS_PER_BATCH {
+                sink.deliver(std::mem::take(&mut batch));
             }
         }
         if !batch.is_empty() {
