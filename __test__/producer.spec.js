@@ -260,7 +260,11 @@ test('the event loop keeps turning during a 100,000-record pipelined send', asyn
   await p.close()
   const p99 = h.percentile(99) / 1e6
   t.diagnostic(`event-loop delay during 100k pipelined send: p50 ${(h.percentile(50) / 1e6).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${(h.max / 1e6).toFixed(1)} ms`)
-  assert.ok(p99 < 250, `event-loop p99 ${p99} ms`)
+  // Generous bounds: on 2 shared cores the broker's JVM can deschedule Node for
+  // a few hundred ms (CI saw p99 239 ms once, 11-17 ms is typical). A client that
+  // blocked the loop for the send would push the median to the whole run (~1 s).
+  assert.ok(h.percentile(50) / 1e6 < 20, `event-loop p50 ${h.percentile(50) / 1e6} ms`)
+  assert.ok(p99 < 500, `event-loop p99 ${p99} ms`)
 })
 
 test('produce() reports through onDelivery(err, report), as confluent-kafka-python', async () => {
