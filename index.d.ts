@@ -51,7 +51,7 @@ export declare class NativeConsumer {
   /** Manual assignment. */
   assign(partitions: Array<TopicPartition>): void
   /** Up to `maxMessages` messages; waits at most `maxWaitMs` for the first one. */
-  pollBatch(maxMessages: number, maxWaitMs: number): Promise<Array<NativeMessage>>
+  pollBatch(maxMessages: number, maxWaitMs: number): Promise<NativeBatch>
   /** Stores next-offsets of processed messages for the next commit. */
   storeOffsets(offsets: Array<TopicPartition>): void
   /** Commits the given offsets, or all stored ones; resolves when the broker has them. */
@@ -194,38 +194,35 @@ export interface LogEntry {
   message: string
 }
 
+/**
+ * A batch of consumed messages in columns, as the core lays it out
+ * (`krafka_core::batch`). krafka.js builds message objects from it, or hands
+ * it out as is (`rawBatches()`); keys and values are views into `data`.
+ */
+export interface NativeBatch {
+  /** Every key, value and header value, back to back. */
+  data: Buffer
+  /** Distinct topics; `fields` refers to them by index. */
+  topics: Array<string>
+  /**
+   * 8 per message: topic index, partition, key start, key length, value
+   * start, value length, first header, header count (length -1 = null).
+   */
+  fields: Int32Array
+  /** 2 per message: offset, timestamp (NaN when unknown). */
+  nums: Float64Array
+  /** Header keys in order. */
+  headerKeys: Array<string>
+  /** 2 per header: value start, value length (-1 = null). */
+  headerFields: Int32Array
+}
+
 /** One header; a null value is allowed. */
 export interface NativeHeader {
   /** Header key. */
   key: string
   /** Header value. */
   value?: Buffer | string
-}
-
-/** A consumed message (for typing; built directly in [`MessageBatch`]). */
-export interface NativeMessage {
-  /** Topic. */
-  topic: string
-  /** Partition. */
-  partition: number
-  /** Offset (a number: exact below 2^53). */
-  offset: number
-  /** Key, null when absent. */
-  key?: Buffer
-  /** Value, null for a tombstone. */
-  value?: Buffer
-  /** Headers in order. */
-  headers: Array<NativeMessageHeader>
-  /** Timestamp in ms since the epoch, null when unknown. */
-  timestamp?: number
-}
-
-/** A consumed header (for typing; built directly in [`MessageBatch`]). */
-export interface NativeMessageHeader {
-  /** Header key. */
-  key: string
-  /** Header value, null when absent. */
-  value?: Buffer
 }
 
 /** A record as krafka.js hands it over (already shape-checked there). */

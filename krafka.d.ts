@@ -78,7 +78,11 @@ export interface MessageHeader {
   value: Buffer | null
 }
 
-/** A consumed message. */
+/**
+ * A consumed message. `key`, `value` and header values are views into their
+ * batch's one Buffer (no copy per message): `Buffer.from(msg.value)` if you keep
+ * a few of them long after the batch is gone, so the batch's memory can be freed.
+ */
 export interface Message {
   topic: string
   partition: number
@@ -88,6 +92,37 @@ export interface Message {
   value: Buffer | null
   headers: MessageHeader[]
   timestamp: number | null
+}
+
+/**
+ * A consumed batch in columns (`consumer.rawBatches()`): one Buffer `data` with
+ * every key and value, and per-message accessors by index. Nothing is allocated
+ * per message unless you ask for a Buffer (`key(i)`, `value(i)`, `headers(i)`,
+ * `message(i)`), and those are views into `data`. A length of -1 means null.
+ */
+export declare class RawBatch {
+  private constructor()
+  readonly length: number
+  readonly data: Buffer
+  topic(i: number): string
+  partition(i: number): number
+  offset(i: number): number
+  /** ms since the epoch, null when unknown. */
+  timestamp(i: number): number | null
+  keyStart(i: number): number
+  /** -1 when the message has no key. */
+  keyLength(i: number): number
+  valueStart(i: number): number
+  /** -1 for a tombstone. */
+  valueLength(i: number): number
+  headerCount(i: number): number
+  key(i: number): Buffer | null
+  value(i: number): Buffer | null
+  headers(i: number): MessageHeader[]
+  /** Message i as the object `for await` yields. */
+  message(i: number): Message
+  /** All messages as objects (what `batches()` yields). */
+  messages(): Message[]
 }
 
 /** An error from Kafka or krafka; match on `code` (librdkafka's names, e.g. `ERR__QUEUE_FULL`). */
@@ -160,9 +195,15 @@ export declare class Consumer extends EventEmitter implements AsyncIterable<Mess
   consume(numMessages?: number, timeoutMs?: number): Promise<Message[]>
   /** Message arrays, one native crossing per batch. */
   batches(options?: IterateOptions): AsyncGenerator<Message[], void, undefined>
+  /**
+   * Column batches, the fastest way to consume: no per-message allocation. Use it
+   * for high-volume pipelines that read values in place (parse, aggregate, forward).
+   * A batch's offsets are stored when the loop body that received it finished.
+   */
+  rawBatches(options?: IterateOptions): AsyncGenerator<RawBatch, void, undefined>
   /** Single messages; `break`, `return`, a throw or `signal` closes the consumer. */
-  messages(options?: IterateOptions): AsyncGenerator<Message, void, undefined>
-  [Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined>
+  messages(options?: IterateOptions): AsyncIterableIterator<Message>
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message>
   /** For `producer.sendOffsetsToTransaction()`. */
   groupMetadata(): GroupMetadata
   /** Moves fetch positions (offset omitted = beginning). */

@@ -422,12 +422,134 @@ function toRegexTopic(t) {
   return t
 }
 
+/** Bytes `start..start+len` of a batch's data as a Buffer view (null when len < 0). */
+function view(data, start, len) {
+  // Buffer.from(arrayBuffer, offset, length) makes a view; measured ~1.7x faster than subarray().
+  return len < 0 ? null : Buffer.from(data.buffer, data.byteOffset + start, len)
+}
+
+/** Header objects of rows first..first+count of a native batch. */
+function headersOf(b, first, count) {
+  const out = []
+  for (let h = first; h < first + count; h++) {
+    out.push({ key: b.headerKeys[h], value: view(b.data, b.headerFields[h << 1], b.headerFields[(h << 1) + 1]) })
+  }
+  return out
+}
+
+/** Message objects of a native batch, in one tight pass (the per-message hot path of for await). */
+function toMessages(b) {
+  const { data, topics, fields, nums } = b
+  const ab = data.buffer
+  const base = data.byteOffset
+  const n = nums.length >> 1
+  const out = new Array(n)
+  for (let i = 0; i < n; i++) {
+    const f = i << 3
+    const kl = fields[f + 3]
+    const vl = fields[f + 5]
+    const hc = fields[f + 7]
+    const ts = nums[(i << 1) + 1]
+    out[i] = {
+      topic: topics[fields[f]],
+      partition: fields[f + 1],
+      offset: nums[i << 1],
+      key: kl < 0 ? null : Buffer.from(ab, base + fields[f + 2], kl),
+      value: vl < 0 ? null : Buffer.from(ab, base + fields[f + 4], vl),
+      headers: hc === 0 ? [] : headersOf(b, fields[f + 6], hc),
+      timestamp: ts === ts ? ts : null,
+    }
+  }
+  return out
+}
+
+/**
+ * A consumed batch in columns, as it crossed from Rust: one Buffer holding every
+ * key and value, plus typed arrays of positions. Reading it allocates nothing per
+ * message unless you ask for a key, value or header Buffer (`key(i)`, `value(i)`,
+ * `headers(i)`, `message(i)`), which are views into `data`.
+ */
+class RawBatch {
+  #b
+  constructor(b) {
+    this.#b = b
+    /** Number of messages. */
+    this.length = b.nums.length >> 1
+    /** Every key, value and header value, back to back. */
+    this.data = b.data
+  }
+  topic(i) {
+    return this.#b.topics[this.#b.fields[i << 3]]
+  }
+  partition(i) {
+    return this.#b.fields[(i << 3) + 1]
+  }
+  offset(i) {
+    return this.#b.nums[i << 1]
+  }
+  /** ms since the epoch, null when unknown. */
+  timestamp(i) {
+    const t = this.#b.nums[(i << 1) + 1]
+    return t === t ? t : null
+  }
+  /** Where message i's key starts in `data`. */
+  keyStart(i) {
+    return this.#b.fields[(i << 3) + 2]
+  }
+  /** Length of message i's key; -1 when it has none. */
+  keyLength(i) {
+    return this.#b.fields[(i << 3) + 3]
+  }
+  /** Where message i's value starts in `data`. */
+  valueStart(i) {
+    return this.#b.fields[(i << 3) + 4]
+  }
+  /** Length of message i's value; -1 for a tombstone. */
+  valueLength(i) {
+    return this.#b.fields[(i << 3) + 5]
+  }
+  /** Number of headers of message i. */
+  headerCount(i) {
+    return this.#b.fields[(i << 3) + 7]
+  }
+  key(i) {
+    return view(this.data, this.keyStart(i), this.keyLength(i))
+  }
+  value(i) {
+    return view(this.data, this.valueStart(i), this.valueLength(i))
+  }
+  headers(i) {
+    return headersOf(this.#b, this.#b.fields[(i << 3) + 6], this.headerCount(i))
+  }
+  /** Message i as the object `for await` yields. */
+  message(i) {
+    return {
+      topic: this.topic(i),
+      partition: this.partition(i),
+      offset: this.offset(i),
+      key: this.key(i),
+      value: this.value(i),
+      headers: this.headerCount(i) === 0 ? [] : this.headers(i),
+      timestamp: this.timestamp(i),
+    }
+  }
+  /** Every message as objects (what `batches()` yields). */
+  messages() {
+    return toMessages(this.#b)
+  }
+  /** The native columns (for krafka.js only). */
+  get [NATIVE]() {
+    return this.#b
+  }
+}
+
 class Consumer extends EventEmitter {
   #native
   #closed = false // no more polling (close() started)
   #released = false // the member is gone: nothing left to store or commit
   #closing = null
   #processed = new Map() // "topic\0partition" -> { topic, partition, offset(next) }
+  #pending = null // { b: native batch, n: rows processed, flushed: rows already in #processed }
   #hooks = {}
   #oauthCb = null
 
@@ -476,19 +598,28 @@ class Consumer extends EventEmitter {
    * result as processed (its offsets are stored for the next commit).
    */
   async consume(numMessages = 1, timeoutMs = 1000) {
-    const batch = await this.#poll(numMessages, timeoutMs)
-    this.#markBatch(batch)
-    return batch
+    const raw = await this.#poll(numMessages, timeoutMs)
+    this.#track(raw, raw.length)
+    return raw.messages()
   }
 
   /** Async iterable of message arrays: one native crossing per batch. */
-  async *batches({ maxMessages = 1000, maxWaitMs = 100, signal } = {}) {
+  async *batches(options) {
+    for await (const raw of this.rawBatches(options)) yield raw.messages()
+  }
+
+  /**
+   * Async iterable of `RawBatch`es: the fastest way to consume. No object or
+   * Buffer is made per message unless asked for; offsets of a batch are stored
+   * once the loop body that received it finished.
+   */
+  async *rawBatches({ maxMessages = 1000, maxWaitMs = 100, signal } = {}) {
     try {
       while (!this.#closed && !(signal && signal.aborted)) {
-        const batch = await this.#poll(maxMessages, maxWaitMs)
-        if (batch.length === 0) continue
-        yield batch
-        this.#markBatch(batch)
+        const raw = await this.#poll(maxMessages, maxWaitMs)
+        if (raw.length === 0) continue
+        yield raw
+        this.#track(raw, raw.length)
       }
     } finally {
       await this.close()
@@ -499,20 +630,49 @@ class Consumer extends EventEmitter {
    * Async iterable of single messages. A message's offset is stored only
    * after the loop body that received it finished (at-least-once); `break`,
    * `return`, a throw or `signal` closes the consumer and leaves the group.
+   * A hand-written iterator, not an async generator: half the cost per message.
    */
-  async *messages({ maxMessages = 1000, maxWaitMs = 100, signal } = {}) {
-    try {
-      while (!this.#closed && !(signal && signal.aborted)) {
-        const batch = await this.#poll(maxMessages, maxWaitMs)
-        for (const m of batch) {
-          yield m
-          this.#mark(m)
-          if (signal && signal.aborted) return
-        }
-      }
-    } finally {
-      await this.close()
+  messages({ maxMessages = 1000, maxWaitMs = 100, signal } = {}) {
+    let batch = []
+    let i = 0
+    let pending = null // this.#pending of the current batch
+    let ended = null
+    let busy = null
+    const end = () => {
+      if (!ended) ended = this.close().then(() => ({ value: undefined, done: true }))
+      return ended
     }
+    const fill = async () => {
+      try {
+        while (!this.#closed && !(signal && signal.aborted)) {
+          const raw = await this.#poll(maxMessages, maxWaitMs)
+          if (raw.length === 0) continue
+          batch = toMessages(raw[NATIVE])
+          pending = this.#track(raw, 0)
+          i = 1
+          return { value: batch[0], done: false }
+        }
+      } catch (e) {
+        await end().catch(() => {})
+        throw e
+      }
+      return end()
+    }
+    const it = {
+      next: () => {
+        if (busy) return busy.then(() => it.next())
+        if (ended) return ended
+        if (pending) pending.n = i // the loop body of message i - 1 finished
+        if (signal && signal.aborted) return end()
+        if (i < batch.length) return Promise.resolve({ value: batch[i++], done: false })
+        busy = fill().finally(() => (busy = null))
+        return busy
+      },
+      return: () => end(),
+      throw: (e) => end().then(() => Promise.reject(e)),
+      [Symbol.asyncIterator]: () => it,
+    }
+    return it
   }
 
   [Symbol.asyncIterator]() {
@@ -618,6 +778,7 @@ class Consumer extends EventEmitter {
     const parts = ev.partitions
     if (ev.kind === 'lost') {
       // Another member may own these already: their offsets must not be committed.
+      this.#flushPending()
       for (const p of parts) this.#processed.delete(p.topic + '\0' + p.partition)
     } else if (ev.kind === 'revoked') {
       try {
@@ -637,19 +798,42 @@ class Consumer extends EventEmitter {
 
   async #poll(max, waitMs) {
     this.#storeProcessed()
-    const batch = await callAsync(this.#native.pollBatch(max, waitMs))
-    return batch
+    return new RawBatch(await callAsync(this.#native.pollBatch(max, waitMs)))
   }
 
-  #mark(m) {
-    this.#processed.set(m.topic + '\0' + m.partition, { topic: m.topic, partition: m.partition, offset: m.offset + 1 })
+  /**
+   * The first `n` messages of `raw` are processed. Cheap: nothing per message
+   * until stored. Returns the batch's pending record; iterators advance its `n`.
+   */
+  #track(raw, n) {
+    const b = raw[NATIVE]
+    if (!this.#pending || this.#pending.b !== b) {
+      this.#flushPending()
+      this.#pending = { b, n, flushed: 0 }
+    } else {
+      this.#pending.n = n
+    }
+    return this.#pending
   }
 
-  #markBatch(batch) {
-    for (const m of batch) this.#mark(m)
+  /** Moves processed rows into #processed: one entry per run of one partition, not per message. */
+  #flushPending() {
+    const p = this.#pending
+    if (!p || p.flushed === p.n) return
+    const { fields, nums, topics } = p.b
+    for (let i = p.flushed; i < p.n; i++) {
+      const ti = fields[i << 3]
+      const pi = fields[(i << 3) + 1]
+      if (i + 1 === p.n || fields[(i + 1) << 3] !== ti || fields[((i + 1) << 3) + 1] !== pi) {
+        const topic = topics[ti]
+        this.#processed.set(topic + '\0' + pi, { topic, partition: pi, offset: nums[i << 1] + 1 })
+      }
+    }
+    p.flushed = p.n
   }
 
   #storeProcessed() {
+    this.#flushPending()
     if (this.#processed.size === 0 || this.#released) return
     const offsets = [...this.#processed.values()]
     this.#processed.clear()
@@ -715,6 +899,7 @@ module.exports = {
   Admin,
   KafkaError,
   MockCluster,
+  RawBatch,
   features,
   librdkafkaVersion,
 }

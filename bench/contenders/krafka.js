@@ -112,6 +112,19 @@ async function consume(p) {
           }
         }
       }
+    } else if (variant === 'raw') {
+      // Reads each length from the columns: no object or Buffer per message.
+      outer: for await (const raw of c.rawBatches()) {
+        if (n === 0) meter.start()
+        for (let i = 0; i < raw.length; i++) {
+          n++
+          bytes += raw.valueLength(i) + Math.max(raw.keyLength(i), 0)
+          if (n >= p.count) {
+            await meter.stop()
+            break outer
+          }
+        }
+      }
     } else {
       throw new Error(`unknown consume variant ${variant}`)
     }

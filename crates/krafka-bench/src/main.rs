@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Headers as _, Message as _};
+use rdkafka::message::Message as _;
 use rdkafka::producer::{
     BaseRecord, DeliveryResult, Producer as _, ProducerContext, ThreadedProducer,
 };
@@ -352,18 +352,6 @@ fn cmd_await(args: &Args) -> Res<Value> {
     }))
 }
 
-/// What krafka-core does per message before crossing into Node (`--copy`).
-#[allow(dead_code)]
-struct Owned {
-    topic: String,
-    partition: i32,
-    offset: i64,
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
-    headers: Vec<(String, Option<Vec<u8>>)>,
-    timestamp: Option<i64>,
-}
-
 fn consumer(args: &Args) -> Res<BaseConsumer> {
     let c: BaseConsumer = config(args, false)?
         .create()
@@ -383,8 +371,8 @@ fn close(c: &BaseConsumer) {
 }
 
 /// Consumes `--count` messages: a plain poll loop that reads every key and
-/// value in place (the ceiling), or with `--copy` copies each message into
-/// owned memory in batches of 1000 as krafka-core does.
+/// value in place (the ceiling), or with `--copy` also copies each message
+/// into krafka-core's columnar batches of 1000, as krafka's consumer does.
 fn cmd_consume(args: &Args) -> Res<Value> {
     let count = args.num("count", None)?;
     let copy = args.flag("copy");
@@ -397,7 +385,7 @@ fn cmd_consume(args: &Args) -> Res<Value> {
     let rss_start = rss_mb();
     let mut rss = Vec::new();
     let (mut n, mut bytes) = (0u64, 0u64);
-    let mut batch: Vec<Owned> = Vec::with_capacity(1000);
+    let mut batch = krafka_core::MessageBatch::with_capacity(1000, 128 * 1000);
     let mut first: Option<(Instant, f64)> = None;
     let mut last = Instant::now();
     let idle = Duration::from_secs(60);
@@ -415,32 +403,14 @@ fn cmd_consume(args: &Args) -> Res<Value> {
                     first = Some((Instant::now(), cpu_seconds()));
                 }
                 n += 1;
+                bytes += m.payload().map_or(0, <[u8]>::len) as u64
+                    + m.key().map_or(0, <[u8]>::len) as u64;
                 if copy {
-                    let o = Owned {
-                        topic: m.topic().to_string(),
-                        partition: m.partition(),
-                        offset: m.offset(),
-                        key: m.key().map(<[u8]>::to_vec),
-                        value: m.payload().map(<[u8]>::to_vec),
-                        headers: m
-                            .headers()
-                            .map(|h| {
-                                h.iter()
-                                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
-                        timestamp: m.timestamp().to_millis(),
-                    };
-                    bytes += o.value.as_ref().map_or(0, Vec::len) as u64
-                        + o.key.as_ref().map_or(0, Vec::len) as u64;
-                    batch.push(o);
+                    // A fresh batch each time, as each one is handed over to JS.
+                    batch.push(&m);
                     if batch.len() == 1000 {
-                        batch.clear();
+                        batch = krafka_core::MessageBatch::with_capacity(1000, 128 * 1000);
                     }
-                } else {
-                    bytes += m.payload().map_or(0, <[u8]>::len) as u64
-                        + m.key().map_or(0, <[u8]>::len) as u64;
                 }
                 last = Instant::now();
                 if rss_at.contains(&n) {

@@ -8,18 +8,17 @@
 //! At-least-once by default: `enable.auto.offset.store=false`, and bindings
 //! call [`Consumer::store_offsets`] only for messages the app has finished
 //! processing; auto-commit then commits only those.
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance};
-use rdkafka::message::Message as _;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use crate::config::{ClientKind, Config};
 use crate::error::{KafkaError, Result};
-use crate::producer::owned_headers;
-use crate::record::{Message, TopicPartitionOffset};
+use crate::batch::MessageBatch;
+use crate::record::TopicPartitionOffset;
 
 /// What a rebalance did to this member's assignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +129,8 @@ pub struct Consumer {
     closing: AtomicBool,
     /// An error seen after a batch had already started; returned on the next call.
     deferred: Mutex<Option<KafkaError>>,
+    /// Data bytes of the last full-size batch: the next one reserves as much.
+    batch_bytes: AtomicUsize,
 }
 
 impl Consumer {
@@ -153,6 +154,7 @@ impl Consumer {
             closed: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             deferred: Mutex::new(None),
+            batch_bytes: AtomicUsize::new(0),
         })
     }
 
@@ -199,7 +201,7 @@ impl Consumer {
 
     /// Blocks until at least one message arrives or `wait` passes, then
     /// returns up to `max` messages already fetched. Empty on timeout.
-    pub fn poll_batch(&self, max: usize, wait: Duration) -> Result<Vec<Message>> {
+    pub fn poll_batch(&self, max: usize, wait: Duration) -> Result<MessageBatch> {
         self.check_open("poll")?;
         if self.closing.load(Ordering::Acquire) {
             return Err(KafkaError::Closed("poll".into()));
@@ -208,8 +210,10 @@ impl Consumer {
             return Err(e);
         }
         let deadline = Instant::now() + wait;
-        let mut out = Vec::with_capacity(max.min(4096));
-        while out.len() < max {
+        // Size the data buffer like the last batch, so it rarely grows.
+        let hint = self.batch_bytes.load(Ordering::Relaxed);
+        let mut out = MessageBatch::with_capacity(max.min(4096), hint);
+        while out.len() < max && !out.is_full() {
             let timeout = if out.is_empty() {
                 deadline.saturating_duration_since(Instant::now())
             } else {
@@ -221,15 +225,7 @@ impl Consumer {
                         break;
                     }
                 }
-                Some(Ok(m)) => out.push(Message {
-                    topic: m.topic().to_string(),
-                    partition: m.partition(),
-                    offset: m.offset(),
-                    key: m.key().map(<[u8]>::to_vec),
-                    value: m.payload().map(<[u8]>::to_vec),
-                    headers: m.headers().map(owned_headers).unwrap_or_default(),
-                    timestamp: m.timestamp().to_millis(),
-                }),
+                Some(Ok(m)) => out.push(&m),
                 Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => {}
                 Some(Err(e)) => {
                     let err = KafkaError::from_rdkafka(e, "consume");
@@ -242,6 +238,9 @@ impl Consumer {
                     break;
                 }
             }
+        }
+        if out.len() == max {
+            self.batch_bytes.store(out.data.len(), Ordering::Relaxed);
         }
         Ok(out)
     }

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod admin;
+pub mod batch;
 pub mod config;
 pub mod consumer;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod record;
 pub mod version;
 
 pub use admin::{Admin, NewTopic};
+pub use batch::MessageBatch;
 pub use config::{ClientKind, Config};
 pub use consumer::{Consumer, ConsumerListener, RebalanceEvent};
 pub use error::{KafkaError, Result};

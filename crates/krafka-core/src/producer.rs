@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rdkafka::message::{Header as RdHeader, Headers, OwnedHeaders};
+use rdkafka::message::{Header as RdHeader, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
@@ -401,16 +401,6 @@ impl Producer {
         }
         flushed
     }
-}
-
-/// Reads headers of a librdkafka message into owned headers.
-pub(crate) fn owned_headers<H: Headers>(h: &H) -> Vec<crate::record::Header> {
-    h.iter()
-        .map(|hd| crate::record::Header {
-            key: hd.key.to_string(),
-            value: hd.value.map(<[u8]>::to_vec),
-        })
-        .collect()
 }
 
 /// Sets an OAUTHBEARER token on a client (any thread).

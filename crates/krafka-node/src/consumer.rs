@@ -3,9 +3,7 @@
 //! One `pollBatch` call = one native crossing for up to `maxMessages`
 //! messages. The blocking poll runs on tokio's blocking pool, never on the
 //! libuv threadpool, so any number of consumers make progress at once.
-//! Keys and values become Buffers copied into V8's heap
-//! (`napi_create_buffer_copy`), measured faster than external Buffers
-//! because of GC cost (see shared/DESIGN.md).
+//! A batch crosses as a few arrays (see [`Batch`]), not as message objects.
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -13,7 +11,7 @@ use std::time::Duration;
 
 use krafka_core::consumer::OAuthToken;
 use krafka_core::{
-    Consumer, ConsumerListener, KafkaError, Message, RebalanceEvent, TopicPartitionOffset,
+    Consumer, ConsumerListener, KafkaError, RebalanceEvent, TopicPartitionOffset,
 };
 use napi::bindgen_prelude::*;
 use napi::sys;
@@ -209,80 +207,55 @@ pub struct Watermarks {
     pub high: i64,
 }
 
-/// A consumed header (for typing; built directly in [`MessageBatch`]).
+/// A batch of consumed messages in columns, as the core lays it out
+/// (`krafka_core::batch`). krafka.js builds message objects from it, or hands
+/// it out as is (`rawBatches()`); keys and values are views into `data`.
 #[napi(object)]
-#[allow(dead_code)]
-pub struct NativeMessageHeader {
-    /// Header key.
-    pub key: String,
-    /// Header value, null when absent.
-    pub value: Option<Buffer>,
+#[allow(dead_code)] // for typing only: built by `Batch::to_napi_value`
+pub struct NativeBatch {
+    /// Every key, value and header value, back to back.
+    pub data: Buffer,
+    /// Distinct topics; `fields` refers to them by index.
+    pub topics: Vec<String>,
+    /// 8 per message: topic index, partition, key start, key length, value
+    /// start, value length, first header, header count (length -1 = null).
+    pub fields: Int32Array,
+    /// 2 per message: offset, timestamp (NaN when unknown).
+    pub nums: Float64Array,
+    /// Header keys in order.
+    pub header_keys: Vec<String>,
+    /// 2 per header: value start, value length (-1 = null).
+    pub header_fields: Int32Array,
 }
 
-/// A consumed message (for typing; built directly in [`MessageBatch`]).
-#[napi(object)]
-#[allow(dead_code)]
-pub struct NativeMessage {
-    /// Topic.
-    pub topic: String,
-    /// Partition.
-    pub partition: i32,
-    /// Offset (a number: exact below 2^53).
-    pub offset: i64,
-    /// Key, null when absent.
-    pub key: Option<Buffer>,
-    /// Value, null for a tombstone.
-    pub value: Option<Buffer>,
-    /// Headers in order.
-    pub headers: Vec<NativeMessageHeader>,
-    /// Timestamp in ms since the epoch, null when unknown.
-    pub timestamp: Option<i64>,
-}
+/// The core batch, handed to JS as a `NativeBatch`: six values per batch
+/// whatever its size, each array copied once (copies beat external memory
+/// for GC cost, see shared/DESIGN.md).
+pub struct Batch(krafka_core::MessageBatch);
 
-/// A batch of messages, converted to JS objects on the JS thread.
-pub struct MessageBatch(Vec<Message>);
-
-fn opt_bytes(env: &Env, b: Option<&Vec<u8>>) -> Result<Either<BufferSlice<'static>, Null>> {
-    Ok(match b {
-        // SAFETY of 'static: the slice value is handed to V8 immediately in to_napi_value.
-        Some(v) => Either::A(unsafe {
-            std::mem::transmute::<BufferSlice<'_>, BufferSlice<'static>>(BufferSlice::copy_from(
-                env, v,
-            )?)
-        }),
-        None => Either::B(Null),
-    })
-}
-
-impl ToNapiValue for MessageBatch {
+impl ToNapiValue for Batch {
     unsafe fn to_napi_value(raw_env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         let env = Env::from_raw(raw_env);
-        let mut out = Vec::with_capacity(val.0.len());
-        for m in val.0 {
-            let mut o = Object::new(&env)?;
-            o.set("topic", m.topic)?;
-            o.set("partition", m.partition)?;
-            o.set("offset", m.offset)?;
-            o.set("key", opt_bytes(&env, m.key.as_ref())?)?;
-            o.set("value", opt_bytes(&env, m.value.as_ref())?)?;
-            let mut headers = Vec::with_capacity(m.headers.len());
-            for h in &m.headers {
-                let mut ho = Object::new(&env)?;
-                ho.set("key", h.key.as_str())?;
-                ho.set("value", opt_bytes(&env, h.value.as_ref())?)?;
-                headers.push(ho);
-            }
-            o.set("headers", headers)?;
-            o.set("timestamp", m.timestamp.map_or(Either::B(Null), Either::A))?;
-            out.push(o);
+        let b = val.0;
+        let mut nums = Vec::with_capacity(b.len() * 2);
+        for (o, t) in b.offsets.iter().zip(&b.timestamps) {
+            nums.push(*o as f64);
+            nums.push(t.map_or(f64::NAN, |t| t as f64));
         }
-        Vec::to_napi_value(raw_env, out)
+        let mut o = Object::new(&env)?;
+        o.set("data", BufferSlice::copy_from(&env, &b.data)?)?;
+        o.set("topics", b.topics)?;
+        o.set("fields", Int32ArraySlice::copy_from(&env, &b.fields)?)?;
+        o.set("nums", Float64ArraySlice::copy_from(&env, &nums)?)?;
+        o.set("headerKeys", b.header_keys)?;
+        o.set("headerFields", Int32ArraySlice::copy_from(&env, &b.header_fields)?)?;
+        Object::to_napi_value(raw_env, o)
     }
 }
 
-impl TypeName for MessageBatch {
+impl TypeName for Batch {
     fn type_name() -> &'static str {
-        "Array<NativeMessage>"
+        "NativeBatch"
     }
     fn value_type() -> ValueType {
         ValueType::Object
@@ -386,8 +359,8 @@ impl NativeConsumer {
     }
 
     /// Up to `maxMessages` messages; waits at most `maxWaitMs` for the first one.
-    #[napi(ts_return_type = "Promise<Array<NativeMessage>>")]
-    pub async fn poll_batch(&self, max_messages: u32, max_wait_ms: u32) -> Result<MessageBatch> {
+    #[napi(ts_return_type = "Promise<NativeBatch>")]
+    pub async fn poll_batch(&self, max_messages: u32, max_wait_ms: u32) -> Result<Batch> {
         let c = self.inner.clone();
         let msgs = crate::error::blocking(move || {
             c.poll_batch(
@@ -396,7 +369,7 @@ impl NativeConsumer {
             )
         })
         .await?;
-        Ok(MessageBatch(msgs))
+        Ok(Batch(msgs))
     }
 
     /// Stores next-offsets of processed messages for the next commit.

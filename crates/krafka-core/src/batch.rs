@@ -1,0 +1,209 @@
+//! A batch of consumed messages in one flat, columnar layout.
+//!
+//! Why: copying every key and value into its own allocation (and, in a
+//! binding, its own runtime object) was the cost that capped consumption
+//! (see BENCHMARKS.md). Here all bytes go back to back into one buffer and
+//! each message is a row of integers, so a batch crosses into a binding as a
+//! handful of arrays whatever its size, and the binding can hand out views.
+use rdkafka::message::{Headers as _, Message as _};
+
+use crate::record::{Header, Message};
+
+/// Integers per message in [`MessageBatch::fields`].
+pub const FIELDS: usize = 8;
+/// Integers per header in [`MessageBatch::header_fields`].
+pub const HEADER_FIELDS: usize = 2;
+/// Stop adding messages once this many bytes are in a batch, so that byte
+/// positions always fit an `i32` (one more message is at most 1 GB).
+const SOFT_BYTES: usize = 64 << 20;
+
+/// Consumed messages, columnar. Byte ranges are (start, length) into
+/// [`MessageBatch::data`]; a length of -1 means null.
+#[derive(Debug, Clone, Default)]
+pub struct MessageBatch {
+    /// Every key, value and header value, back to back.
+    pub data: Vec<u8>,
+    /// The distinct topics of the batch; rows refer to them by index.
+    pub topics: Vec<String>,
+    /// [`FIELDS`] per message: topic index, partition, key start, key
+    /// length, value start, value length, first header, header count.
+    pub fields: Vec<i32>,
+    /// Offset of each message.
+    pub offsets: Vec<i64>,
+    /// Timestamp (ms since the epoch) of each message, if the broker gave one.
+    pub timestamps: Vec<Option<i64>>,
+    /// Header keys, in message order.
+    pub header_keys: Vec<String>,
+    /// [`HEADER_FIELDS`] per header: value start, value length.
+    pub header_fields: Vec<i32>,
+    /// librdkafka's topic handle of the last row and its index: resolving a
+    /// topic name per message (strlen + UTF-8 check) was measurable.
+    last_topic: (usize, usize),
+}
+
+impl MessageBatch {
+    /// An empty batch with room for `n` messages and `bytes` bytes of data.
+    pub fn with_capacity(n: usize, bytes: usize) -> Self {
+        MessageBatch {
+            data: Vec::with_capacity(bytes),
+            fields: Vec::with_capacity(n * FIELDS),
+            offsets: Vec::with_capacity(n),
+            timestamps: Vec::with_capacity(n),
+            ..Default::default()
+        }
+    }
+
+    /// Number of messages.
+    pub fn len(&self) -> usize {
+        self.offsets.len()
+    }
+
+    /// True when the batch holds no message.
+    pub fn is_empty(&self) -> bool {
+        self.offsets.is_empty()
+    }
+
+    /// True when the batch should take no more messages (byte budget).
+    pub fn is_full(&self) -> bool {
+        self.data.len() >= SOFT_BYTES
+    }
+
+    /// Appends a consumed message (copied: librdkafka owns it).
+    pub fn push(&mut self, m: &rdkafka::message::BorrowedMessage<'_>) {
+        let rkt = m.topic_ptr() as usize;
+        let t = if rkt != 0 && self.last_topic.0 == rkt {
+            self.last_topic.1
+        } else {
+            let t = self.topic_index(m.topic());
+            self.last_topic = (rkt, t);
+            t
+        };
+        self.push_row(m, t);
+    }
+
+    fn topic_index(&mut self, topic: &str) -> usize {
+        // Batches rarely span more than a few topics: a linear scan beats hashing.
+        match self.topics.iter().rposition(|x| x == topic) {
+            Some(i) => i,
+            None => {
+                self.topics.push(topic.to_string());
+                self.topics.len() - 1
+            }
+        }
+    }
+
+    fn push_row<M: rdkafka::message::Message>(&mut self, m: &M, t: usize) {
+        let (ks, kl) = self.bytes(m.key());
+        let (vs, vl) = self.bytes(m.payload());
+        let first = (self.header_keys.len()) as i32;
+        let mut count = 0;
+        if let Some(h) = m.headers() {
+            for hd in h.iter() {
+                let (s, l) = self.bytes(hd.value);
+                self.header_keys.push(hd.key.to_string());
+                self.header_fields.extend_from_slice(&[s, l]);
+                count += 1;
+            }
+        }
+        self.fields
+            .extend_from_slice(&[t as i32, m.partition(), ks, kl, vs, vl, first, count]);
+        self.offsets.push(m.offset());
+        self.timestamps.push(m.timestamp().to_millis());
+    }
+
+    fn bytes(&mut self, b: Option<&[u8]>) -> (i32, i32) {
+        match b {
+            Some(b) => {
+                let start = self.data.len();
+                self.data.extend_from_slice(b);
+                (start as i32, b.len() as i32)
+            }
+            None => (self.data.len() as i32, -1),
+        }
+    }
+
+    fn slice(&self, start: i32, len: i32) -> Option<Vec<u8>> {
+        (len >= 0).then(|| self.data[start as usize..(start + len) as usize].to_vec())
+    }
+
+    /// Message `i` as an owned [`Message`] (for Rust callers and tests; a
+    /// binding reads the columns directly). Panics when `i >= len()`.
+    pub fn message(&self, i: usize) -> Message {
+        let f = &self.fields[i * FIELDS..(i + 1) * FIELDS];
+        let headers = (f[6]..f[6] + f[7])
+            .map(|h| {
+                let h = h as usize;
+                let hf = &self.header_fields[h * HEADER_FIELDS..(h + 1) * HEADER_FIELDS];
+                Header {
+                    key: self.header_keys[h].clone(),
+                    value: self.slice(hf[0], hf[1]),
+                }
+            })
+            .collect();
+        Message {
+            topic: self.topics[f[0] as usize].clone(),
+            partition: f[1],
+            offset: self.offsets[i],
+            key: self.slice(f[2], f[3]),
+            value: self.slice(f[4], f[5]),
+            headers,
+            timestamp: self.timestamps[i],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::message::{Header as RdHeader, OwnedHeaders, OwnedMessage, Timestamp};
+
+    fn msg(topic: &str, key: Option<&[u8]>, value: Option<&[u8]>, h: bool) -> OwnedMessage {
+        let headers = h.then(|| {
+            OwnedHeaders::new()
+                .insert(RdHeader { key: "a", value: Some("1") })
+                .insert(RdHeader::<&[u8]> { key: "a", value: None })
+        });
+        OwnedMessage::new(
+            value.map(<[u8]>::to_vec),
+            key.map(<[u8]>::to_vec),
+            topic.into(),
+            Timestamp::CreateTime(42),
+            3,
+            7,
+            headers,
+        )
+    }
+
+    impl MessageBatch {
+        fn push_owned(&mut self, m: &OwnedMessage) {
+            let t = self.topic_index(m.topic());
+            self.push_row(m, t);
+        }
+    }
+
+    #[test]
+    fn round_trips_rows_nulls_headers_and_topics() {
+        let mut b = MessageBatch::with_capacity(4, 0);
+        b.push_owned(&msg("t1", Some(b"k"), Some(b"value"), false));
+        b.push_owned(&msg("t2", None, None, true));
+        b.push_owned(&msg("t1", Some(b""), Some(b"v2"), false));
+        assert_eq!(b.len(), 3);
+        assert_eq!(b.topics, vec!["t1", "t2"]);
+        let m0 = b.message(0);
+        assert_eq!((m0.topic.as_str(), m0.partition, m0.offset), ("t1", 3, 7));
+        assert_eq!(m0.key.as_deref(), Some(&b"k"[..]));
+        assert_eq!(m0.value.as_deref(), Some(&b"value"[..]));
+        assert_eq!(m0.timestamp, Some(42));
+        let m1 = b.message(1);
+        assert_eq!((m1.key, m1.value), (None, None));
+        assert_eq!(m1.topic, "t2");
+        assert_eq!(m1.headers.len(), 2);
+        assert_eq!(m1.headers[0].value.as_deref(), Some(&b"1"[..]));
+        assert_eq!(m1.headers[1].value, None);
+        let m2 = b.message(2);
+        assert_eq!(m2.key.as_deref(), Some(&b""[..]), "an empty key is not a null key");
+        assert_eq!(m2.value.as_deref(), Some(&b"v2"[..]));
+        assert!(m2.headers.is_empty());
+        assert_eq!(b.data, b"kvalue1v2");
+    }
+}
