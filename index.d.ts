@@ -84,14 +84,16 @@ export declare class NativeProducer {
   setOauthToken(token: string, lifetimeMs: number, principal: string, extensions?: Record<string, string> | undefined | null): void
   /** Tells librdkafka the token provider failed. */
   setOauthFailure(message: string): void
-  /** Enqueues one record; throws `ERR__QUEUE_FULL` when the local queue is full. */
-  produce(record: NativeRecord, id: number): void
   /**
-   * Enqueues records with ids `firstId, firstId+1, ...` and returns how many
-   * were enqueued: fewer than given only when the queue filled up
-   * (`ERR__QUEUE_FULL`), in which case the caller retries the rest later.
+   * Enqueues records packed by krafka.js in the consumer batch's layout:
+   * `fields` 8 per record (topic index, partition or -1, key start, key
+   * length, value start, value length, first header, header count; length
+   * -1 = null), `nums` 2 per record (id, timestamp or -1), headers as
+   * `headerKeys` plus 2 per header (value start, value length). Starts at
+   * record `from`; stops early only on `ERR__QUEUE_FULL`. One crossing per
+   * chunk, and the bytes are read in place (librdkafka copies them).
    */
-  produceBatch(records: Array<NativeRecord>, firstId: number): number
+  producePacked(data: Buffer, topics: Array<string>, fields: Int32Array, nums: Float64Array, headerKeys: Array<string>, headerFields: Int32Array, from: number): PackedResult
   /** Records not yet acknowledged by the broker. */
   inFlight(): number
   /**
@@ -217,30 +219,6 @@ export interface NativeBatch {
   headerFields: Int32Array
 }
 
-/** One header; a null value is allowed. */
-export interface NativeHeader {
-  /** Header key. */
-  key: string
-  /** Header value. */
-  value?: Buffer | string
-}
-
-/** A record as krafka.js hands it over (already shape-checked there). */
-export interface NativeRecord {
-  /** Target topic. */
-  topic: string
-  /** Payload; null or undefined for a tombstone. */
-  value?: Buffer | string
-  /** Key; null or undefined for none. */
-  key?: Buffer | string
-  /** Explicit partition. */
-  partition?: number
-  /** Headers in order, repeated keys allowed. */
-  headers?: Array<NativeHeader>
-  /** Timestamp in ms since the epoch. */
-  timestamp?: number
-}
-
 /** A topic to create. */
 export interface NewTopic {
   /** Name. */
@@ -251,6 +229,17 @@ export interface NewTopic {
   replicationFactor?: number
   /** Topic configs. */
   config?: Record<string, string>
+}
+
+/** What `producePacked` did with a chunk of records. */
+export interface PackedResult {
+  /**
+   * Records handled (enqueued or failed): the whole chunk unless the local
+   * queue filled up (`ERR__QUEUE_FULL`), when the rest is for a retry.
+   */
+  done: number
+  /** Records librdkafka refused at once (unknown partition, too large, ...). */
+  failures: Array<DeliveryFailure>
 }
 
 /** A topic partition with an optional offset. */

@@ -157,6 +157,152 @@ function toNativeRecord(record) {
   return out
 }
 
+/**
+ * Records laid out for one native call, in the consumer batch's layout: one
+ * Buffer of keys and values plus typed-array columns (see `producePacked` in
+ * crates/krafka-node/src/producer.rs). Replaces a napi call and a property-by-
+ * property object conversion per record. The buffers are reused: librdkafka
+ * copies the bytes during the call.
+ */
+class Packer {
+  data = Buffer.allocUnsafeSlow(1 << 16)
+  pos = 0
+  fields = new Int32Array(8 * 1024)
+  nums = new Float64Array(2 * 1024)
+  n = 0
+  topics = []
+  #lastTopic = null
+  #lastIdx = -1
+  headerKeys = []
+  headerFields = new Int32Array(64)
+
+  /** Appends a record checked by toNativeRecord. */
+  add(rec, id) {
+    if ((this.n + 1) * 8 > this.fields.length) {
+      this.fields = grow(this.fields, this.fields.length * 2)
+      this.nums = grow(this.nums, this.nums.length * 2)
+    }
+    const f = this.n * 8
+    let t = this.#lastIdx
+    if (rec.topic !== this.#lastTopic) {
+      t = this.topics.indexOf(rec.topic)
+      if (t < 0) t = this.topics.push(rec.topic) - 1
+      this.#lastTopic = rec.topic
+      this.#lastIdx = t
+    }
+    this.fields[f] = t
+    this.fields[f + 1] = rec.partition === undefined ? -1 : rec.partition
+    this.#bytes(rec.key, f + 2)
+    this.#bytes(rec.value, f + 4)
+    const hs = rec.headers
+    this.fields[f + 6] = this.headerKeys.length
+    this.fields[f + 7] = hs ? hs.length : 0
+    if (hs) {
+      for (const h of hs) {
+        const k = this.headerKeys.push(h.key) - 1
+        if ((k + 1) * 2 > this.headerFields.length) this.headerFields = grow(this.headerFields, this.headerFields.length * 2)
+        const at = this.#write(h.value)
+        this.headerFields[k * 2] = at[0]
+        this.headerFields[k * 2 + 1] = at[1]
+      }
+    }
+    this.nums[this.n * 2] = id
+    this.nums[this.n * 2 + 1] = rec.timestamp === undefined ? -1 : rec.timestamp
+    this.n++
+  }
+
+  #bytes(v, at) {
+    if (v === undefined) {
+      this.fields[at] = this.pos
+      this.fields[at + 1] = -1
+      return
+    }
+    const start = this.pos
+    if (typeof v === 'string') {
+      this.#room(v.length * 3)
+      this.pos += this.data.write(v, start)
+    } else {
+      this.#room(v.length)
+      this.data.set(v, start)
+      this.pos += v.length
+    }
+    this.fields[at] = start
+    this.fields[at + 1] = this.pos - start
+  }
+
+  #write(v) {
+    if (v === undefined) return [this.pos, -1]
+    const start = this.pos
+    if (typeof v === 'string') {
+      this.#room(v.length * 3)
+      this.pos += this.data.write(v, start)
+    } else {
+      this.#room(v.length)
+      this.data.set(v, start)
+      this.pos += v.length
+    }
+    return [start, this.pos - start]
+  }
+
+  #room(len) {
+    if (this.pos + len <= this.data.length) return
+    const next = Buffer.allocUnsafeSlow(Math.max(this.data.length * 2, this.pos + len))
+    this.data.copy(next, 0, 0, this.pos)
+    this.data = next
+  }
+
+  /** Hands records `from..n` to the addon; returns its PackedResult. */
+  send(nativeProducer, from = 0) {
+    return nativeProducer.producePacked(
+      this.data.subarray(0, this.pos),
+      this.topics,
+      this.fields.subarray(0, this.n * 8),
+      this.nums.subarray(0, this.n * 2),
+      this.headerKeys,
+      this.headerFields.subarray(0, this.headerKeys.length * 2),
+      from
+    )
+  }
+
+  /** A copy that owns its memory (for records that wait for queue room). */
+  snapshot() {
+    const c = new Packer()
+    c.data = Buffer.from(this.data.subarray(0, this.pos))
+    c.pos = this.pos
+    c.fields = this.fields.slice(0, this.n * 8)
+    c.nums = this.nums.slice(0, this.n * 2)
+    c.n = this.n
+    c.topics = this.topics.slice()
+    c.headerKeys = this.headerKeys.slice()
+    c.headerFields = this.headerFields.slice(0, this.headerKeys.length * 2)
+    return c
+  }
+
+  /** Id of record i. */
+  id(i) {
+    return this.nums[i * 2]
+  }
+
+  reset() {
+    this.pos = 0
+    this.n = 0
+    this.topics.length = 0
+    this.headerKeys.length = 0
+    this.#lastTopic = null
+    this.#lastIdx = -1
+  }
+}
+
+function grow(arr, len) {
+  const next = new arr.constructor(len)
+  next.set(arr)
+  return next
+}
+
+/** Records per native crossing at most; bounds each call's event-loop time. */
+const CHUNK_RECORDS = 1000
+const CHUNK_BYTES = 1 << 20
+
 const DEFAULT_TIMEOUT_MS = 30000
 const NATIVE = Symbol('krafka.native')
 
@@ -175,7 +321,9 @@ const CLIENT_ERROR = 0xffffffff
 class Producer extends EventEmitter {
   #native
   #pending = new Map() // id -> { topic, resolve, reject }
-  #waiting = [] // records that met a full queue, in order: [nativeRecord, id]
+  #packer = new Packer() // send()s not yet handed to the addon (flushed in a microtask or when full)
+  #flushQueued = false
+  #waiting = [] // Packer snapshots that met a full queue, in order; `from` = next record to retry
   #nextId = 1
   #keepAlive = null
   #closed = false
@@ -192,7 +340,11 @@ class Producer extends EventEmitter {
     }
   }
 
-  /** Sends one record; resolves with its DeliveryReport when the broker acknowledged it. */
+  /**
+   * Sends one record; resolves with its DeliveryReport when the broker
+   * acknowledged it. Records sent in one synchronous stretch cross into the
+   * addon together (at the latest in a microtask), in order.
+   */
   send(record) {
     let rec
     try {
@@ -202,12 +354,11 @@ class Producer extends EventEmitter {
       return Promise.reject(e)
     }
     return new Promise((resolve, reject) => {
-      const id = this.#track(rec.topic, resolve, reject)
-      this.#enqueue(rec, id)
+      this.#add(rec, this.#track(rec.topic, resolve, reject))
     })
   }
 
-  /** Sends records in one native crossing; resolves with their reports, in order. */
+  /** Sends records together; resolves with their reports, in order. Nothing is sent if one is malformed. */
   sendBatch(records) {
     let recs
     try {
@@ -217,25 +368,11 @@ class Producer extends EventEmitter {
     } catch (e) {
       return Promise.reject(e)
     }
-    if (recs.length === 0) return Promise.resolve([])
     const promises = new Array(recs.length)
-    const firstId = this.#nextId
     for (let i = 0; i < recs.length; i++) {
-      promises[i] = new Promise((resolve, reject) => this.#track(recs[i].topic, resolve, reject))
+      promises[i] = new Promise((resolve, reject) => this.#add(recs[i], this.#track(recs[i].topic, resolve, reject)))
     }
-    if (this.#waiting.length > 0) {
-      for (let i = 0; i < recs.length; i++) this.#waiting.push([recs[i], firstId + i])
-    } else {
-      let n
-      try {
-        n = this.#native.produceBatch(recs, firstId)
-      } catch (e) {
-        const err = fromNative(e)
-        for (let i = 0; i < recs.length; i++) this.#fail(firstId + i, err)
-        return Promise.all(promises)
-      }
-      for (let i = n; i < recs.length; i++) this.#waiting.push([recs[i], firstId + i])
-    }
+    this.#flush()
     return Promise.all(promises)
   }
 
@@ -248,22 +385,39 @@ class Producer extends EventEmitter {
     const rec = toNativeRecord({ ...options, topic, value, key, onDelivery: undefined })
     const cb = options.onDelivery
     if (cb !== undefined && typeof cb !== 'function') throw new TypeError('options.onDelivery must be a function')
+    this.#flush() // earlier send()s go first
     const id = this.#track(
       topic,
       (report) => cb && callback(cb, null, report),
       (err) => cb && callback(cb, err, null)
     )
+    const p = this.#packer
+    p.add(rec, id)
+    let r
     try {
-      this.#native.produce(rec, id)
+      r = p.send(this.#native)
     } catch (e) {
       this.#pending.delete(id)
       this.#release()
       throw fromNative(e)
+    } finally {
+      p.reset()
+    }
+    if (r.done === 0) {
+      this.#pending.delete(id)
+      this.#release()
+      throw new KafkaError('Local: Queue full (queue.buffering.max.messages or .kbytes reached): retry after flush()', 'ERR__QUEUE_FULL', { retriable: true })
+    }
+    if (r.failures.length > 0) {
+      this.#pending.delete(id)
+      this.#release()
+      throw decodeError(r.failures[0].error) || new KafkaError(r.failures[0].error, 'ERR__FAIL')
     }
   }
 
   /** Waits until every record sent so far is acknowledged (or failed). */
   async flush(timeoutMs = DEFAULT_TIMEOUT_MS) {
+    this.#flush()
     const deadline = Date.now() + timeoutMs
     while (this.#waiting.length > 0 && Date.now() < deadline) {
       await callAsync(this.#native.flush(Math.max(1, Math.min(100, deadline - Date.now())))).catch(() => {})
@@ -282,7 +436,8 @@ class Producer extends EventEmitter {
     }
     this.#closed = true
     const err = new KafkaError('producer closed before the record was sent', 'ERR__DESTROY')
-    for (const [, id] of this.#waiting.splice(0)) this.#fail(id, err)
+    this.#flush()
+    for (const w of this.#waiting.splice(0)) for (let i = w.from; i < w.chunk.n; i++) this.#fail(w.chunk.id(i), err)
     await callAsync(this.#native.close(timeoutMs)).catch(() => {})
     this.#release()
   }
@@ -292,6 +447,7 @@ class Producer extends EventEmitter {
     await callAsync(this.#native.initTransactions(timeoutMs))
   }
   beginTransaction() {
+    this.#flush()
     call(() => this.#native.beginTransaction())
   }
   async commitTransaction(timeoutMs = DEFAULT_TIMEOUT_MS) {
@@ -299,6 +455,7 @@ class Producer extends EventEmitter {
     await callAsync(this.#native.commitTransaction(timeoutMs))
   }
   async abortTransaction(timeoutMs = DEFAULT_TIMEOUT_MS) {
+    this.#flush() // sent records belong to the transaction being aborted
     await callAsync(this.#native.abortTransaction(timeoutMs))
   }
   /**
@@ -323,31 +480,51 @@ class Producer extends EventEmitter {
     return id
   }
 
-  #enqueue(rec, id) {
-    if (this.#waiting.length > 0) {
-      this.#waiting.push([rec, id])
-      return
+  #add(rec, id) {
+    const p = this.#packer
+    p.add(rec, id)
+    if (p.n >= CHUNK_RECORDS || p.pos >= CHUNK_BYTES) this.#flush()
+    else if (!this.#flushQueued) {
+      this.#flushQueued = true
+      queueMicrotask(() => this.#flush())
     }
+  }
+
+  /** Hands the packed send()s to the addon; what meets a full queue waits, in order. */
+  #flush() {
+    this.#flushQueued = false
+    const p = this.#packer
+    if (p.n === 0) return
+    if (this.#waiting.length > 0) {
+      this.#waiting.push({ chunk: p.snapshot(), from: 0 })
+    } else {
+      const done = this.#hand(p, 0)
+      if (done < p.n) this.#waiting.push({ chunk: p.snapshot(), from: done })
+    }
+    p.reset()
+  }
+
+  /** One native call for records `from..` of `chunk`; fails refused records; returns how many were handled. */
+  #hand(chunk, from) {
+    let r
     try {
-      this.#native.produce(rec, id)
+      r = chunk.send(this.#native, from)
     } catch (e) {
       const err = fromNative(e)
-      // A full queue is never a silent drop: send() waits for room.
-      if (err.code === 'ERR__QUEUE_FULL') this.#waiting.push([rec, id])
-      else this.#fail(id, err)
+      for (let i = from; i < chunk.n; i++) this.#fail(chunk.id(i), err)
+      return chunk.n
     }
+    for (const f of r.failures) {
+      this.#fail(chunk.id(f.index), decodeError(f.error) || new KafkaError(f.error, 'ERR__FAIL'))
+    }
+    return r.done
   }
 
   #drainWaiting() {
     while (this.#waiting.length > 0) {
-      const [rec, id] = this.#waiting[0]
-      try {
-        this.#native.produce(rec, id)
-      } catch (e) {
-        const err = fromNative(e)
-        if (err.code === 'ERR__QUEUE_FULL') return
-        this.#fail(id, err)
-      }
+      const w = this.#waiting[0]
+      w.from = this.#hand(w.chunk, w.from)
+      if (w.from < w.chunk.n) return
       this.#waiting.shift()
     }
   }
@@ -613,7 +790,7 @@ class Consumer extends EventEmitter {
    * Buffer is made per message unless asked for; offsets of a batch are stored
    * once the loop body that received it finished.
    */
-  async *rawBatches({ maxMessages = 1000, maxWaitMs = 100, signal } = {}) {
+  async *rawBatches({ maxMessages = 10000, maxWaitMs = 100, signal } = {}) {
     try {
       while (!this.#closed && !(signal && signal.aborted)) {
         const raw = await this.#poll(maxMessages, maxWaitMs)

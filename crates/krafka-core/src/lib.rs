@@ -24,5 +24,5 @@ pub use consumer::{Consumer, ConsumerListener, RebalanceEvent};
 pub use error::{KafkaError, Result};
 pub use mock::EmbeddedCluster;
 pub use producer::{DeliveryReport, DeliverySink, Producer};
-pub use record::{Header, LogLine, Message, ProduceRecord, TopicPartitionOffset};
+pub use record::{Header, LogLine, Message, ProduceRecord, RecordRef, TopicPartitionOffset};
 pub use version::{builtin_features, librdkafka_version};

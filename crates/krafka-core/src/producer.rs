@@ -20,7 +20,7 @@ use crate::config::{ClientKind, Config};
 use crate::consumer::Consumer;
 use crate::error::{KafkaError, Result};
 use crate::kerberos::Identity;
-use crate::record::{ProduceRecord, TopicPartitionOffset};
+use crate::record::{ProduceRecord, RecordRef, TopicPartitionOffset};
 
 /// The outcome of one produced record, tagged with the caller's id.
 #[derive(Debug, Clone)]
@@ -247,6 +247,26 @@ impl Producer {
     /// Enqueues one record; its report arrives at the sink with `id`.
     /// Fails at once with `ERR__QUEUE_FULL` when the local queue is full.
     pub fn produce(&self, record: &ProduceRecord, id: u64) -> Result<()> {
+        let headers: Vec<(&str, Option<&[u8]>)> = record
+            .headers
+            .iter()
+            .map(|h| (h.key.as_str(), h.value.as_deref()))
+            .collect();
+        self.produce_ref(
+            &RecordRef {
+                topic: &record.topic,
+                value: record.value.as_deref(),
+                key: record.key.as_deref(),
+                partition: record.partition,
+                headers: &headers,
+                timestamp: record.timestamp,
+            },
+            id,
+        )
+    }
+
+    /// [`Producer::produce`] for a borrowed record.
+    pub fn produce_ref(&self, record: &RecordRef<'_>, id: u64) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(KafkaError::Closed("produce".into()));
         }
@@ -257,12 +277,12 @@ impl Producer {
             });
         }
         let mut rec: BaseRecord<'_, [u8], [u8], usize> =
-            BaseRecord::with_opaque_to(&record.topic, id as usize);
-        if let Some(v) = &record.value {
-            rec = rec.payload(v.as_slice());
+            BaseRecord::with_opaque_to(record.topic, id as usize);
+        if let Some(v) = record.value {
+            rec = rec.payload(v);
         }
-        if let Some(k) = &record.key {
-            rec = rec.key(k.as_slice());
+        if let Some(k) = record.key {
+            rec = rec.key(k);
         }
         if let Some(p) = record.partition {
             rec = rec.partition(p);
@@ -272,11 +292,8 @@ impl Producer {
         }
         if !record.headers.is_empty() {
             let mut h = OwnedHeaders::new_with_capacity(record.headers.len());
-            for hd in &record.headers {
-                h = h.insert(RdHeader {
-                    key: &hd.key,
-                    value: hd.value.as_deref(),
-                });
+            for (key, value) in record.headers {
+                h = h.insert(RdHeader { key, value: *value });
             }
             rec = rec.headers(h);
         }

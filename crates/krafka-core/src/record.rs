@@ -29,6 +29,24 @@ pub struct ProduceRecord {
     pub timestamp: Option<i64>,
 }
 
+/// A record to produce, borrowed: the hot path of bindings that lay records
+/// out in one buffer (librdkafka copies the bytes, so nothing is copied twice).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecordRef<'a> {
+    /// Target topic.
+    pub topic: &'a str,
+    /// Payload; `None` is a tombstone.
+    pub value: Option<&'a [u8]>,
+    /// Key; `None` means no key.
+    pub key: Option<&'a [u8]>,
+    /// Explicit partition; `None` lets the partitioner choose.
+    pub partition: Option<i32>,
+    /// Headers in order: (key, value).
+    pub headers: &'a [(&'a str, Option<&'a [u8]>)],
+    /// Timestamp in ms since the epoch; `None` means now.
+    pub timestamp: Option<i64>,
+}
+
 /// A consumed message, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {

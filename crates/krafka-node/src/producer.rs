@@ -8,37 +8,21 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use krafka_core::{DeliveryReport, DeliverySink, Header, ProduceRecord, Producer};
+use krafka_core::{DeliveryReport, DeliverySink, Producer, RecordRef};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 use crate::error::{encode, IntoNapi};
 
-/// A record as krafka.js hands it over (already shape-checked there).
+/// What `producePacked` did with a chunk of records.
 #[napi(object)]
-pub struct NativeRecord {
-    /// Target topic.
-    pub topic: String,
-    /// Payload; null or undefined for a tombstone.
-    pub value: Option<Either<Buffer, String>>,
-    /// Key; null or undefined for none.
-    pub key: Option<Either<Buffer, String>>,
-    /// Explicit partition.
-    pub partition: Option<i32>,
-    /// Headers in order, repeated keys allowed.
-    pub headers: Option<Vec<NativeHeader>>,
-    /// Timestamp in ms since the epoch.
-    pub timestamp: Option<i64>,
-}
-
-/// One header; a null value is allowed.
-#[napi(object)]
-pub struct NativeHeader {
-    /// Header key.
-    pub key: String,
-    /// Header value.
-    pub value: Option<Either<Buffer, String>>,
+pub struct PackedResult {
+    /// Records handled (enqueued or failed): the whole chunk unless the local
+    /// queue filled up (`ERR__QUEUE_FULL`), when the rest is for a retry.
+    pub done: u32,
+    /// Records librdkafka refused at once (unknown partition, too large, ...).
+    pub failures: Vec<DeliveryFailure>,
 }
 
 /// A failed delivery inside a [`DeliveryBatch`].
@@ -166,30 +150,20 @@ impl DeliverySink for JsSink {
     }
 }
 
-fn bytes(v: Option<Either<Buffer, String>>) -> Option<Vec<u8>> {
-    v.map(|e| match e {
-        Either::A(b) => b.to_vec(),
-        Either::B(s) => s.into_bytes(),
+fn bad(what: &str) -> napi::Error {
+    crate::error::to_napi(krafka_core::KafkaError::InvalidArgument {
+        field: "producePacked".into(),
+        reason: format!("malformed chunk: {what}"),
     })
 }
 
-fn to_core(r: NativeRecord) -> ProduceRecord {
-    ProduceRecord {
-        topic: r.topic,
-        value: bytes(r.value),
-        key: bytes(r.key),
-        partition: r.partition,
-        headers: r
-            .headers
-            .unwrap_or_default()
-            .into_iter()
-            .map(|h| Header {
-                key: h.key,
-                value: bytes(h.value),
-            })
-            .collect(),
-        timestamp: r.timestamp,
+/// Bytes `start..start+len` of `data`; `None` for len -1 (null).
+fn span(data: &[u8], start: i32, len: i32) -> Result<Option<&[u8]>> {
+    if len < 0 {
+        return Ok(None);
     }
+    let (s, l) = (start as usize, len as usize);
+    data.get(s..s + l).map(Some).ok_or_else(|| bad("byte range"))
 }
 
 /// Low-level producer used by krafka.js's `Producer`.
@@ -248,25 +222,66 @@ impl NativeProducer {
         self.inner.set_oauth_failure(&message);
     }
 
-    /// Enqueues one record; throws `ERR__QUEUE_FULL` when the local queue is full.
+    /// Enqueues records packed by krafka.js in the consumer batch's layout:
+    /// `fields` 8 per record (topic index, partition or -1, key start, key
+    /// length, value start, value length, first header, header count; length
+    /// -1 = null), `nums` 2 per record (id, timestamp or -1), headers as
+    /// `headerKeys` plus 2 per header (value start, value length). Starts at
+    /// record `from`; stops early only on `ERR__QUEUE_FULL`. One crossing per
+    /// chunk, and the bytes are read in place (librdkafka copies them).
     #[napi]
-    pub fn produce(&self, record: NativeRecord, id: f64) -> Result<()> {
-        self.inner.produce(&to_core(record), id as u64).napi()
-    }
-
-    /// Enqueues records with ids `firstId, firstId+1, ...` and returns how many
-    /// were enqueued: fewer than given only when the queue filled up
-    /// (`ERR__QUEUE_FULL`), in which case the caller retries the rest later.
-    #[napi]
-    pub fn produce_batch(&self, records: Vec<NativeRecord>, first_id: f64) -> Result<u32> {
-        for (i, r) in records.into_iter().enumerate() {
-            match self.inner.produce(&to_core(r), first_id as u64 + i as u64) {
+    #[allow(clippy::too_many_arguments)]
+    pub fn produce_packed(
+        &self,
+        data: BufferSlice,
+        topics: Vec<String>,
+        fields: Int32ArraySlice,
+        nums: Float64ArraySlice,
+        header_keys: Vec<String>,
+        header_fields: Int32ArraySlice,
+        from: u32,
+    ) -> Result<PackedResult> {
+        let n = nums.len() / 2;
+        if fields.len() != n * 8 {
+            return Err(bad("fields length"));
+        }
+        let mut failures = Vec::new();
+        let mut headers: Vec<(&str, Option<&[u8]>)> = Vec::new();
+        for i in from as usize..n {
+            let f = &fields[i * 8..i * 8 + 8];
+            headers.clear();
+            for h in f[6]..f[6] + f[7] {
+                let h = h as usize;
+                let key = header_keys.get(h).ok_or_else(|| bad("header index"))?;
+                let hf = header_fields.get(h * 2..h * 2 + 2).ok_or_else(|| bad("header fields"))?;
+                headers.push((key.as_str(), span(&data, hf[0], hf[1])?));
+            }
+            let record = RecordRef {
+                topic: topics.get(f[0] as usize).ok_or_else(|| bad("topic index"))?,
+                key: span(&data, f[2], f[3])?,
+                value: span(&data, f[4], f[5])?,
+                partition: (f[1] >= 0).then_some(f[1]),
+                headers: &headers,
+                timestamp: (nums[i * 2 + 1] >= 0.0).then_some(nums[i * 2 + 1] as i64),
+            };
+            match self.inner.produce_ref(&record, nums[i * 2] as u64) {
                 Ok(()) => {}
-                Err(e) if e.code() == "ERR__QUEUE_FULL" => return Ok(i as u32),
-                Err(e) => return Err(crate::error::to_napi(e)),
+                Err(e) if e.code() == "ERR__QUEUE_FULL" => {
+                    return Ok(PackedResult {
+                        done: i as u32,
+                        failures,
+                    })
+                }
+                Err(e) => failures.push(DeliveryFailure {
+                    index: i as u32,
+                    error: encode(&e),
+                }),
             }
         }
-        Ok(u32::MAX)
+        Ok(PackedResult {
+            done: n as u32,
+            failures,
+        })
     }
 
     /// Records not yet acknowledged by the broker.
