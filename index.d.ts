@@ -85,6 +85,11 @@ export declare class NativeProducer {
   /** Tells librdkafka the token provider failed. */
   setOauthFailure(message: string): void
   /**
+   * Enqueues one record without headers (`produce()`'s fast path: no
+   * packing). Throws `ERR__QUEUE_FULL` when the local queue is full.
+   */
+  produceOne(topic: string, value: Buffer | string | undefined | null, key: Buffer | string | undefined | null, partition: number | undefined | null, timestamp: number | undefined | null, id: number): void
+  /**
    * Enqueues records packed by krafka.js in the consumer batch's layout:
    * `fields` 8 per record (topic index, partition or -1, key start, key
    * length, value start, value length, first header, header count; length

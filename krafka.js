@@ -320,11 +320,15 @@ const CLIENT_ERROR = 0xffffffff
 
 class Producer extends EventEmitter {
   #native
-  #pending = new Map() // id -> { topic, resolve, reject }
+  // Records in flight, by id: slot i is id #base + i. An entry is { topic,
+  // resolve, reject } for send()/produce(), or one shared sendBatch() entry.
+  // Arrays, not a Map: no hashing and no per-record node (GC was 36 % of send()).
+  #slots = []
+  #base = 1
+  #live = 0
   #packer = new Packer() // send()s not yet handed to the addon (flushed in a microtask or when full)
   #flushQueued = false
   #waiting = [] // Packer snapshots that met a full queue, in order; `from` = next record to retry
-  #nextId = 1
   #keepAlive = null
   #closed = false
   #oauthCb = null
@@ -354,7 +358,7 @@ class Producer extends EventEmitter {
       return Promise.reject(e)
     }
     return new Promise((resolve, reject) => {
-      this.#add(rec, this.#track(rec.topic, resolve, reject))
+      this.#add(rec, this.#track({ topic: rec.topic, resolve, reject }))
     })
   }
 
@@ -368,12 +372,17 @@ class Producer extends EventEmitter {
     } catch (e) {
       return Promise.reject(e)
     }
-    const promises = new Array(recs.length)
-    for (let i = 0; i < recs.length; i++) {
-      promises[i] = new Promise((resolve, reject) => this.#add(recs[i], this.#track(recs[i].topic, resolve, reject)))
-    }
-    this.#flush()
-    return Promise.all(promises)
+    if (recs.length === 0) return Promise.resolve([])
+    // One promise and one entry for the whole batch; it fails with the first failure.
+    return new Promise((resolve, reject) => {
+      const entry = { recs, first: 0, reports: new Array(recs.length), left: recs.length, resolve, reject }
+      for (let i = 0; i < recs.length; i++) {
+        const id = this.#track(entry)
+        if (i === 0) entry.first = id
+        this.#add(recs[i], id)
+      }
+      this.#flush()
+    })
   }
 
   /**
@@ -382,36 +391,43 @@ class Producer extends EventEmitter {
    */
   produce(topic, value, key, options = {}) {
     this.#checkOpen()
-    const rec = toNativeRecord({ ...options, topic, value, key, onDelivery: undefined })
-    const cb = options.onDelivery
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
+    const { partition, timestamp, headers, onDelivery: cb } = options
+    const rec = toNativeRecord({ topic, value, key, partition, timestamp, headers })
     if (cb !== undefined && typeof cb !== 'function') throw new TypeError('options.onDelivery must be a function')
     this.#flush() // earlier send()s go first
-    const id = this.#track(
+    const id = this.#track({
       topic,
-      (report) => cb && callback(cb, null, report),
-      (err) => cb && callback(cb, err, null)
-    )
+      resolve: (report) => cb && callback(cb, null, report),
+      reject: (err) => cb && callback(cb, err, null),
+    })
+    if (rec.headers === undefined) {
+      try {
+        this.#native.produceOne(rec.topic, rec.value ?? null, rec.key ?? null, rec.partition ?? null, rec.timestamp ?? null, id)
+      } catch (e) {
+        this.#take(id)
+        this.#release()
+        throw fromNative(e)
+      }
+      return
+    }
     const p = this.#packer
     p.add(rec, id)
     let r
     try {
       r = p.send(this.#native)
     } catch (e) {
-      this.#pending.delete(id)
+      this.#take(id)
       this.#release()
       throw fromNative(e)
     } finally {
       p.reset()
     }
-    if (r.done === 0) {
-      this.#pending.delete(id)
+    const failure = r.done === 0 ? 'ERR__QUEUE_FULL' : r.failures.length > 0 ? r.failures[0].error : null
+    if (failure !== null) {
+      this.#take(id)
       this.#release()
-      throw new KafkaError('Local: Queue full (queue.buffering.max.messages or .kbytes reached): retry after flush()', 'ERR__QUEUE_FULL', { retriable: true })
-    }
-    if (r.failures.length > 0) {
-      this.#pending.delete(id)
-      this.#release()
-      throw decodeError(r.failures[0].error) || new KafkaError(r.failures[0].error, 'ERR__FAIL')
+      throw decodeError(failure) || new KafkaError('Local: Queue full: retry after flush()', 'ERR__QUEUE_FULL', { retriable: true })
     }
   }
 
@@ -472,12 +488,60 @@ class Producer extends EventEmitter {
     if (this.#closed) throw new KafkaError('the producer is closed', 'ERR__DESTROY')
   }
 
-  #track(topic, resolve, reject) {
-    const id = this.#nextId++
-    this.#pending.set(id, { topic, resolve, reject })
+  /** Registers an in-flight record's entry; returns its id. */
+  #track(entry) {
+    const id = this.#base + this.#slots.length
+    this.#slots.push(entry)
+    this.#live++
     // Keep Node alive while records are in flight; the delivery callback itself is weak.
     if (this.#keepAlive === null) this.#keepAlive = setInterval(noop, 1 << 30)
     return id
+  }
+
+  /** Removes and returns id's entry (undefined when already settled). */
+  #take(id) {
+    const i = id - this.#base
+    const e = this.#slots[i]
+    if (e === undefined) return undefined
+    this.#slots[i] = undefined
+    this.#live--
+    return e
+  }
+
+  /** Drops settled slots at the front once they are most of the array. */
+  #compact() {
+    const slots = this.#slots
+    if (this.#live === 0) {
+      this.#base += slots.length
+      slots.length = 0
+      return
+    }
+    let h = 0
+    while (h < slots.length && slots[h] === undefined) h++
+    if (h >= 1024 && h * 2 >= slots.length) {
+      slots.splice(0, h)
+      this.#base += h
+    }
+  }
+
+  /** Settles id's promise with a report, or with `err`. */
+  #settle(id, err, partition, offset, ts) {
+    const e = this.#take(id)
+    if (e === undefined) return
+    if (e.reports === undefined) {
+      if (err) e.reject(err)
+      else e.resolve({ topic: e.topic, partition, offset, timestamp: ts >= 0 ? ts : null })
+      return
+    }
+    // A sendBatch() member.
+    if (e.left === 0) return // the batch already failed
+    if (err) {
+      e.left = 0
+      e.reject(err)
+      return
+    }
+    e.reports[id - e.first] = { topic: e.recs[id - e.first].topic, partition, offset, timestamp: ts >= 0 ? ts : null }
+    if (--e.left === 0) e.resolve(e.reports)
   }
 
   #add(rec, id) {
@@ -530,15 +594,12 @@ class Producer extends EventEmitter {
   }
 
   #fail(id, err) {
-    const p = this.#pending.get(id)
-    if (!p) return
-    this.#pending.delete(id)
-    p.reject(err)
+    this.#settle(id, err)
     this.#release()
   }
 
   #release() {
-    if (this.#pending.size === 0 && this.#keepAlive !== null) {
+    if (this.#live === 0 && this.#keepAlive !== null) {
       clearInterval(this.#keepAlive)
       this.#keepAlive = null
     }
@@ -563,18 +624,14 @@ class Producer extends EventEmitter {
     }
     let f = 0
     for (let i = 0; i < ids.length; i++) {
-      const p = this.#pending.get(ids[i])
-      if (!p) continue
-      this.#pending.delete(ids[i])
+      let err = null
       if (f < failures.length && failures[f].index === i) {
-        const err = decodeError(failures[f].error) || new KafkaError(failures[f].error, 'ERR__FAIL')
+        err = decodeError(failures[f].error) || new KafkaError(failures[f].error, 'ERR__FAIL')
         f++
-        p.reject(err)
-      } else {
-        const ts = timestamps[i]
-        p.resolve({ topic: p.topic, partition: partitions[i], offset: offsets[i], timestamp: ts >= 0 ? ts : null })
       }
+      this.#settle(ids[i], err, partitions[i], offsets[i], timestamps[i])
     }
+    this.#compact()
     this.#drainWaiting()
     this.#release()
   }

@@ -150,6 +150,13 @@ impl DeliverySink for JsSink {
     }
 }
 
+fn either_bytes<'a>(v: &'a Either<BufferSlice<'_>, String>) -> &'a [u8] {
+    match v {
+        Either::A(b) => b,
+        Either::B(s) => s.as_bytes(),
+    }
+}
+
 fn bad(what: &str) -> napi::Error {
     crate::error::to_napi(krafka_core::KafkaError::InvalidArgument {
         field: "producePacked".into(),
@@ -220,6 +227,29 @@ impl NativeProducer {
     #[napi]
     pub fn set_oauth_failure(&self, message: String) {
         self.inner.set_oauth_failure(&message);
+    }
+
+    /// Enqueues one record without headers (`produce()`'s fast path: no
+    /// packing). Throws `ERR__QUEUE_FULL` when the local queue is full.
+    #[napi]
+    pub fn produce_one(
+        &self,
+        topic: String,
+        value: Option<Either<BufferSlice, String>>,
+        key: Option<Either<BufferSlice, String>>,
+        partition: Option<i32>,
+        timestamp: Option<f64>,
+        id: f64,
+    ) -> Result<()> {
+        let record = RecordRef {
+            topic: &topic,
+            value: value.as_ref().map(either_bytes),
+            key: key.as_ref().map(either_bytes),
+            partition,
+            headers: &[],
+            timestamp: timestamp.map(|t| t as i64),
+        };
+        self.inner.produce_ref(&record, id as u64).napi()
     }
 
     /// Enqueues records packed by krafka.js in the consumer batch's layout:
