@@ -379,7 +379,7 @@ class Producer extends EventEmitter {
     if (recs.length === 0) return Promise.resolve([])
     // One promise and one entry for the whole batch; it fails with the first failure.
     return new Promise((resolve, reject) => {
-      const entry = { recs, first: 0, reports: new Array(recs.length), left: recs.length, resolve, reject }
+      const entry = { topics: recs.map((r) => r.topic), first: 0, reports: new Array(recs.length), left: recs.length, resolve, reject }
       for (let i = 0; i < recs.length; i++) {
         const id = this.#track(entry)
         if (i === 0) entry.first = id
@@ -553,7 +553,7 @@ class Producer extends EventEmitter {
       e.reject(err)
       return
     }
-    e.reports[id - e.first] = { topic: e.recs[id - e.first].topic, partition, offset, timestamp: ts >= 0 ? ts : null }
+    e.reports[id - e.first] = { topic: e.topics[id - e.first], partition, offset, timestamp: ts >= 0 ? ts : null }
     if (--e.left === 0) e.resolve(e.reports)
   }
 

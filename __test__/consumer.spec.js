@@ -94,6 +94,75 @@ test('at-least-once: a throw on message k means a new member of the group gets k
   assert.deepEqual(again.map((m) => m.offset), [5, 6, 7, 8, 9])
 })
 
+test('rawBatches(): columns and accessors match what the broker returned, across two topics, with nulls and headers', async () => {
+  const t1 = await createTopic(2)
+  const t2 = await createTopic(1)
+  const p = new Producer(plaintext())
+  const sent = await p.sendBatch([
+    { topic: t1, key: 'k0', value: 'v0', partition: 0, headers: [['a', '1'], ['a', null], ['b', Buffer.from([0, 255])]] },
+    { topic: t1, value: null, partition: 1, timestamp: 1700000000000 },
+    { topic: t2, key: '', value: 'ünïcode' },
+    { topic: t1, key: Buffer.alloc(0), value: Buffer.alloc(3000, 7), partition: 0 },
+  ])
+  await p.close()
+  const c = consumer()
+  c.subscribe([t1, t2])
+  const seen = []
+  for await (const raw of c.rawBatches({ maxWaitMs: 200 })) {
+    for (let i = 0; i < raw.length; i++) {
+      const m = raw.message(i)
+      assert.equal(raw.topic(i), m.topic)
+      assert.equal(raw.valueLength(i), m.value === null ? -1 : m.value.length)
+      assert.equal(raw.keyLength(i), m.key === null ? -1 : m.key.length)
+      if (m.value !== null) assert.ok(raw.data.subarray(raw.valueStart(i), raw.valueStart(i) + raw.valueLength(i)).equals(m.value))
+      assert.equal(raw.headerCount(i), m.headers.length)
+      seen.push(m)
+    }
+    assert.deepEqual(raw.messages(), Array.from({ length: raw.length }, (_, i) => raw.message(i)))
+    if (seen.length === 4) break
+  }
+  const find = (r) => seen.find((m) => m.topic === r.topic && m.partition === r.partition && m.offset === r.offset)
+  const [m0, m1, m2, m3] = sent.map(find)
+  assert.ok(m0 && m1 && m2 && m3, 'every sent record came back with the partition and offset of its delivery report')
+  assert.equal(m0.key.toString(), 'k0')
+  assert.equal(m0.value.toString(), 'v0')
+  assert.deepEqual(m0.headers.map((h) => [h.key, h.value && [...h.value]]), [['a', [...Buffer.from('1')]], ['a', null], ['b', [0, 255]]])
+  assert.equal(m1.value, null, 'a tombstone stays null')
+  assert.equal(m1.key, null)
+  assert.equal(m1.timestamp, 1700000000000)
+  assert.equal(m2.topic, t2)
+  assert.ok(Buffer.isBuffer(m2.key) && m2.key.length === 0, 'an empty key is not a null key')
+  assert.equal(m2.value.toString(), 'ünïcode')
+  assert.ok(m3.value.equals(Buffer.alloc(3000, 7)))
+  assert.equal(typeof m0.timestamp, 'number')
+})
+
+test('rawBatches(): a batch\'s offsets are stored only after the loop body that received it finished', async () => {
+  const topic = await createTopic(1)
+  await seed(topic, 30)
+  const group = unique('raw')
+  const c1 = consumer({ 'group.id': group })
+  c1.subscribe([topic])
+  let first = null
+  await assert.rejects(
+    (async () => {
+      for await (const raw of c1.rawBatches({ maxMessages: 10 })) {
+        if (first === null) {
+          first = raw.length
+          continue
+        }
+        throw new Error('boom')
+      }
+    })(),
+    /boom/
+  )
+  const c2 = consumer({ 'group.id': group })
+  c2.subscribe([topic])
+  const again = await consumeN(c2, 1)
+  await c2.close()
+  assert.equal(again[0].offset, first, 'the batch whose body threw is delivered again; the one before is not')
+})
+
 test('commits: commit(msg), commit(offsets), commit() resolve when stored; committed, position, watermarks', async () => {
   const topic = await createTopic(1)
   await seed(topic, 20)

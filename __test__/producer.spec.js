@@ -284,3 +284,57 @@ test('produce() reports through onDelivery(err, report), as confluent-kafka-pyth
   assert.equal(failed.report, null)
   await q.close()
 })
+
+test('send()s packed together: two topics, strings and Buffers, headers, chunks over 1,000 records and over 1 MiB, all arrive in order', async () => {
+  const a = await createTopic(1)
+  const b = await createTopic(1)
+  const p = new Producer(plaintext({ 'linger.ms': 5 }))
+  const big = Buffer.alloc(300 * 1024, 0x5a)
+  const sends = []
+  // One synchronous stretch: the packer flushes at 1,000 records and at 1 MiB, the rest in a microtask.
+  for (let i = 0; i < 2500; i++) {
+    const topic = i % 2 ? b : a
+    const value = i % 50 === 3 ? big : i % 3 ? `välue-${i}` : Buffer.from(`buf-${i}`)
+    sends.push(p.send({ topic, key: `k${i}`, value, headers: i % 7 === 0 ? [['i', String(i)], ['n', null]] : undefined }))
+  }
+  // produce() with and without headers goes after them, in order.
+  p.produce(a, 'after-1', 'pa1')
+  p.produce(a, 'after-2', 'pa2', { headers: { h: 'x' } })
+  const reports = await Promise.all(sends)
+  await p.flush()
+  await p.close()
+  assert.deepEqual(reports.map((r) => r.topic), sends.map((_, i) => (i % 2 ? b : a)))
+  const c = new Consumer(plaintext({ 'group.id': unique('g'), 'auto.offset.reset': 'earliest' }))
+  c.subscribe([a, b])
+  const got = await consumeN(c, 2502, 60000)
+  await c.close()
+  const byTopic = (t) => got.filter((m) => m.topic === t).sort((x, y) => x.offset - y.offset)
+  const ga = byTopic(a)
+  const gb = byTopic(b)
+  assert.equal(ga.length, 1252)
+  assert.equal(gb.length, 1250)
+  for (const [list, parity] of [[ga, 0], [gb, 1]]) {
+    for (let j = 0; j < 1250; j++) {
+      const i = j * 2 + parity
+      const m = list[j]
+      assert.equal(m.key.toString(), `k${i}`, 'records keep their send() order within a partition')
+      const want = i % 50 === 3 ? big : Buffer.from(i % 3 ? `välue-${i}` : `buf-${i}`)
+      assert.ok(m.value.equals(want), `value of record ${i}`)
+      assert.deepEqual(m.headers.map((h) => [h.key, h.value && h.value.toString()]), i % 7 === 0 ? [['i', String(i)], ['n', null]] : [])
+    }
+  }
+  assert.deepEqual(ga.slice(1250).map((m) => [m.key.toString(), m.value.toString(), m.headers.length]), [['pa1', 'after-1', 0], ['pa2', 'after-2', 1]])
+})
+
+test('sendBatch() with one malformed record rejects and sends none of them', async () => {
+  const topic = await createTopic(1)
+  const p = new Producer(plaintext())
+  await assert.rejects(p.sendBatch([{ topic, value: 'ok' }, { topic, value: 42 }]), (e) => e instanceof TypeError && /record\.value/.test(e.message))
+  await p.send({ topic, value: 'marker' })
+  await p.close()
+  const c = consumerFor(topic)
+  const [m] = await consumeN(c, 1)
+  await c.close()
+  assert.equal(m.value.toString(), 'marker')
+  assert.equal(m.offset, 0, 'nothing of the rejected batch reached the broker')
+})
