@@ -1316,6 +1316,15 @@ pub fn check_all(user: &Config) -> Vec<CheckStep> {
 // stays is the config check, the doctor's broker handshake and the error
 // explanations.
 
+// librdkafka's SSPI provider calls secur32.dll (AcquireCredentialsHandleW,
+// InitializeSecurityContextW, ...). rdkafka-sys's cmake-build links only
+// librdkafka itself, not the libraries its CMake target names, so the addon
+// names secur32 here or fails to link. (MSVC's linker takes libraries in any
+// order; GNU ld would need it after librdkafka.)
+#[cfg(windows)]
+#[link(name = "secur32")]
+extern "system" {}
+
 /// Why keytab and krb5 settings are refused on Windows (rather than ignored).
 #[cfg(windows)]
 const SSPI_ONLY: &str = "not supported on Windows: SASL/GSSAPI uses SSPI with the Kerberos credentials of the Windows account this process runs as (log on, or run the service, as the principal to authenticate as)";
