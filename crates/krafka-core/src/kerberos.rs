@@ -18,10 +18,20 @@
 //!
 //! Without a keytab, the user's own ticket cache (`KRB5CCNAME` or the
 //! default cache, filled by their `kinit`) is used as is.
-use std::collections::HashMap;
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+//!
+//! **Windows** has none of this: librdkafka's SSPI provider authenticates as
+//! the Windows account the process runs as, so the MIT krb5 code is not
+//! built there and keytab / krb5.conf settings are rejected by name (see
+//! the "Windows (SSPI)" section at the end).
+use std::ffi::{c_char, c_void};
+use std::time::Duration;
+#[cfg(not(windows))]
+use std::{
+    collections::HashMap,
+    ffi::{c_int, CStr, CString},
+    sync::{Arc, Condvar, Mutex, OnceLock},
+    time::{SystemTime, UNIX_EPOCH},
+};
 
 use rdkafka::config::ClientConfig;
 
@@ -30,6 +40,7 @@ use crate::error::{KafkaError, Result};
 
 /// MIT krb5 and GSS-API entry points. They resolve to the static krb5 that
 /// sasl2-sys links into the addon (the ldd test pins that no system krb5 is used).
+#[cfg(not(windows))]
 #[allow(non_camel_case_types)]
 mod ffi {
     use std::ffi::{c_char, c_int, c_uint, c_void};
@@ -133,6 +144,7 @@ mod ffi {
 }
 
 /// krb5 error codes krafka explains (krb5.h).
+#[cfg(not(windows))]
 mod code {
     pub const C_PRINCIPAL_UNKNOWN: i32 = -1765328378;
     pub const S_PRINCIPAL_UNKNOWN: i32 = -1765328377;
@@ -155,6 +167,7 @@ mod code {
 }
 
 /// Turns a krb5 failure into a Kerberos error with a cause-specific code and a fix.
+#[cfg(not(windows))]
 fn explain(step: &str, code: i32, detail: &str, principal: &str, keytab: &str) -> KafkaError {
     let realm = principal.rsplit_once('@').map_or("", |(_, r)| r);
     let (cause, fix): (&str, String) = match code {
@@ -205,6 +218,7 @@ fn explain(step: &str, code: i32, detail: &str, principal: &str, keytab: &str) -
 }
 
 /// The outcome of the latest login attempt of one principal.
+#[cfg(not(windows))]
 #[derive(Clone)]
 enum Status {
     Pending,
@@ -213,6 +227,7 @@ enum Status {
 }
 
 /// One principal's in-process login and its private ticket cache.
+#[cfg(not(windows))]
 pub struct Login {
     principal: String,
     keytab: String,
@@ -221,6 +236,7 @@ pub struct Login {
     changed: Condvar,
 }
 
+#[cfg(not(windows))]
 impl Login {
     /// The cache this principal's clients use, e.g. `MEMORY:krafka-1`.
     pub fn ccache(&self) -> &str {
@@ -369,12 +385,14 @@ impl Login {
     }
 }
 
+#[cfg(not(windows))]
 fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+#[cfg(not(windows))]
 fn bad_key(key: &str) -> KafkaError {
     KafkaError::Config {
         key: key.into(),
@@ -382,14 +400,17 @@ fn bad_key(key: &str) -> KafkaError {
     }
 }
 
+#[cfg(not(windows))]
 type Registry = Mutex<HashMap<(String, String), Arc<Login>>>;
 
+#[cfg(not(windows))]
 fn registry() -> &'static Registry {
     static R: OnceLock<Registry> = OnceLock::new();
     R.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
 /// The login for (principal, keytab), started on first use.
+#[cfg(not(windows))]
 pub fn login(principal: &str, keytab: &str) -> Result<Arc<Login>> {
     let mut reg = registry()
         .lock()
@@ -415,6 +436,7 @@ pub fn login(principal: &str, keytab: &str) -> Result<Arc<Login>> {
     Ok(login)
 }
 
+#[cfg(not(windows))]
 fn find_login(principal: &str, keytab: &str) -> Option<Arc<Login>> {
     registry()
         .lock()
@@ -437,6 +459,7 @@ pub fn uses_gssapi(cc: &ClientConfig) -> bool {
 }
 
 /// Prepares a GSSAPI config: in-process keytab login and per-client identity.
+#[cfg(not(windows))]
 pub(crate) fn prepare(user: &Config, cc: &mut ClientConfig) -> Result<()> {
     if !uses_gssapi(cc) {
         return Ok(());
@@ -498,6 +521,7 @@ pub(crate) fn prepare(user: &Config, cc: &mut ClientConfig) -> Result<()> {
 /// With `krafka.kerberos.realm` and `krafka.kerberos.kdc`, a host needs no
 /// krb5.conf: krafka writes a minimal one and points krb5 at it through
 /// `KRB5_CONFIG` (process-wide, as krb5 reads it there).
+#[cfg(not(windows))]
 fn configure_realm(user: &Config) -> Result<()> {
     let (realm, kdc) = (
         user.get("krafka.kerberos.realm"),
@@ -553,6 +577,7 @@ fn configure_realm(user: &Config) -> Result<()> {
 }
 
 /// The path of the shared object this code lives in, when it exports the plugin entry point.
+#[cfg(not(windows))]
 fn self_path() -> Option<String> {
     static PATH: OnceLock<Option<String>> = OnceLock::new();
     PATH.get_or_init(|| {
@@ -582,6 +607,7 @@ fn self_path() -> Option<String> {
 ///
 /// # Safety
 /// `conf` must be a valid conf pointer.
+#[cfg(not(windows))]
 unsafe fn conf_get(conf: *const rdkafka::bindings::rd_kafka_conf_t, name: &CStr) -> Option<String> {
     let mut buf = vec![0 as c_char; 4096];
     let mut size = buf.len();
@@ -600,6 +626,7 @@ pub type RdErr = rdkafka::bindings::rd_kafka_resp_err_t;
 ///
 /// # Safety
 /// Called by librdkafka with a valid conf.
+#[cfg(not(windows))]
 pub unsafe fn plugin_conf_init(
     conf: *mut rdkafka::bindings::rd_kafka_conf_t,
     _plug_opaque: *mut *mut c_void,
@@ -614,6 +641,7 @@ pub unsafe fn plugin_conf_init(
     )
 }
 
+#[cfg(not(windows))]
 unsafe extern "C" fn on_new(
     rk: *mut rdkafka::bindings::rd_kafka_t,
     conf: *const rdkafka::bindings::rd_kafka_conf_t,
@@ -646,6 +674,7 @@ unsafe extern "C" fn on_new(
     rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
 }
 
+#[cfg(not(windows))]
 unsafe extern "C" fn on_thread_start(
     _rk: *mut rdkafka::bindings::rd_kafka_t,
     thread_type: rdkafka::bindings::rd_kafka_thread_type_t,
@@ -662,6 +691,7 @@ unsafe extern "C" fn on_thread_start(
     rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
 }
 
+#[cfg(not(windows))]
 unsafe extern "C" fn on_destroy(
     _rk: *mut rdkafka::bindings::rd_kafka_t,
     ic_opaque: *mut c_void,
@@ -697,8 +727,10 @@ impl Identity {
 
 /// Turns a client's authentication failure into an actionable Kerberos
 /// error: the in-process login's own diagnosis when it failed, otherwise the
-/// cause read from the GSS-API message librdkafka passes on.
+/// cause read from the GSS-API (or, on Windows, SSPI) message librdkafka
+/// passes on.
 pub fn explain_auth_failure(id: &Identity, reason: &str) -> Option<KafkaError> {
+    #[cfg(not(windows))]
     if let (Some(p), Some(k)) = (&id.principal, &id.keytab) {
         if let Some(e) = find_login(p, k).and_then(|l| l.last_error()) {
             return Some(e);
@@ -708,15 +740,28 @@ pub fn explain_auth_failure(id: &Identity, reason: &str) -> Option<KafkaError> {
     let keytab = id.keytab.as_deref().unwrap_or("");
     let r = reason.to_ascii_lowercase();
     let service = format!("{}/<broker host>", id.service);
-    let (cause, fix) = if r.contains("server") && r.contains("not found in kerberos database") {
+    // SSPI's messages (rdkafka_sasl_win32.c) differ from MIT's, and so do the fixes.
+    let windows = cfg!(windows);
+    let (cause, fix) = if (r.contains("server") && r.contains("not found in kerberos database"))
+        || r.contains("target unknown")
+    {
         ("SERVICE_UNKNOWN", format!("the KDC has no service principal {service}: check sasl.kerberos.service.name (\"{}\") and that bootstrap.servers uses the broker's canonical host name", id.service))
     } else if r.contains("no kerberos credentials")
         || r.contains("no credentials cache")
         || r.contains("credentials cache file")
         || r.contains("no credentials were supplied")
         || r.contains("matching credential not found")
+        || (windows && r.contains("no credentials"))
+        || r.contains("acquire credentialshandle")
     {
-        ("NO_CREDENTIALS", "no Kerberos credentials: set sasl.kerberos.keytab and sasl.kerberos.principal, or run kinit (and set KRB5CCNAME) before starting".to_string())
+        (
+            "NO_CREDENTIALS",
+            if windows {
+                "the Windows account this process runs as has no Kerberos credentials: run it as a domain account (klist lists its tickets); SSPI does not use keytabs".to_string()
+            } else {
+                "no Kerberos credentials: set sasl.kerberos.keytab and sasl.kerberos.principal, or run kinit (and set KRB5CCNAME) before starting".to_string()
+            },
+        )
     } else if r.contains("clock skew") {
         (
             "CLOCK_SKEW",
@@ -725,13 +770,23 @@ pub fn explain_auth_failure(id: &Identity, reason: &str) -> Option<KafkaError> {
     } else if r.contains("expired") {
         (
             "EXPIRED",
-            "the Kerberos ticket has expired: use a keytab (krafka renews it) or run kinit again"
-                .to_string(),
+            if windows {
+                "the Windows account's Kerberos ticket has expired: klist purge, or log on again"
+                    .to_string()
+            } else {
+                "the Kerberos ticket has expired: use a keytab (krafka renews it) or run kinit again"
+                    .to_string()
+            },
         )
-    } else if r.contains("cannot contact any kdc") {
+    } else if r.contains("cannot contact any kdc") || r.contains("no authority could be contacted")
+    {
         (
             "KDC_UNREACHABLE",
-            "no KDC answered: check krb5.conf's kdc entries and the network".to_string(),
+            if windows {
+                "no domain controller (KDC) answered: check the network and that this host's domain is, or trusts, the broker principal's realm".to_string()
+            } else {
+                "no KDC answered: check krb5.conf's kdc entries and the network".to_string()
+            },
         )
     } else if r.contains("cannot find kdc for realm") || r.contains("realm not local") {
         (
@@ -739,10 +794,14 @@ pub fn explain_auth_failure(id: &Identity, reason: &str) -> Option<KafkaError> {
             "krb5.conf has no entry for the realm: set KRB5_CONFIG or krafka.kerberos.realm/kdc"
                 .to_string(),
         )
-    } else if r.contains("gssapi") || r.contains("kerberos") {
+    } else if r.contains("gssapi") || r.contains("kerberos") || r.contains("sspi") {
         (
             "FAILED",
-            "see the message; KRB5_TRACE=/dev/stderr traces every krb5 step".to_string(),
+            if windows {
+                "see the message; klist and the Windows System event log (Kerberos) show the account's tickets and failures".to_string()
+            } else {
+                "see the message; KRB5_TRACE=/dev/stderr traces every krb5 step".to_string()
+            },
         )
     } else {
         return None;
@@ -756,6 +815,7 @@ pub fn explain_auth_failure(id: &Identity, reason: &str) -> Option<KafkaError> {
     })
 }
 
+#[cfg(not(windows))]
 #[allow(dead_code)]
 const _: c_int = ffi::_UNUSED;
 
@@ -774,6 +834,7 @@ pub fn refine(err: KafkaError, id: Option<&Identity>) -> KafkaError {
 }
 
 /// Extra krb5 entry points used only by the doctor.
+#[cfg(not(windows))]
 #[allow(non_camel_case_types)]
 mod doctor_ffi {
     use super::ffi::*;
@@ -883,6 +944,7 @@ fn failed(step: &str, e: KafkaError) -> CheckStep {
     }
 }
 
+#[cfg(not(windows))]
 fn krb_err(ctx: ffi::krb5_context, code: i32) -> String {
     // SAFETY: see Login::login_once.
     unsafe {
@@ -894,6 +956,7 @@ fn krb_err(ctx: ffi::krb5_context, code: i32) -> String {
 }
 
 /// The KDCs krb5.conf lists for `realm` (a small reader: `kdc = host[:port]` lines in the realm's block).
+#[cfg(not(windows))]
 fn kdcs_of(conf_text: &str, realm: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut in_realm = false;
@@ -918,6 +981,7 @@ fn kdcs_of(conf_text: &str, realm: &str) -> Vec<String> {
 /// Walks the Kerberos chain for a GSSAPI config and reports every step:
 /// krb5 config and realm, KDC reachable, keytab, TGT, service ticket, clock
 /// skew, broker handshake. Blocking (network); call from a worker thread.
+#[cfg(not(windows))]
 pub fn check(user: &Config, broker_check: impl FnOnce(&Config) -> Result<()>) -> Vec<CheckStep> {
     let mut steps = Vec::new();
     let resolved = match user.resolved() {
@@ -1233,6 +1297,7 @@ pub fn check(user: &Config, broker_check: impl FnOnce(&Config) -> Result<()>) ->
     steps
 }
 
+#[cfg(not(windows))]
 extern "C" {
     fn krb5_cc_default(ctx: ffi::krb5_context, cc: *mut ffi::krb5_ccache) -> ffi::krb5_error_code;
 }
@@ -1240,4 +1305,190 @@ extern "C" {
 /// [`check`] with the real broker handshake as its last step.
 pub fn check_all(user: &Config) -> Vec<CheckStep> {
     check(user, |c| crate::admin::probe(c, Duration::from_secs(10)))
+}
+
+// ---- Windows (SSPI) ---------------------------------------------------------
+//
+// librdkafka's Windows build does GSSAPI through SSPI with the Kerberos
+// credentials of the account the process runs as (AcquireCredentialsHandle
+// with no principal; rdkafka_sasl_win32.c). There is no krb5 library, keytab,
+// ticket cache or krb5.conf, so the login machinery above is not built; what
+// stays is the config check, the doctor's broker handshake and the error
+// explanations.
+
+// librdkafka's SSPI provider calls secur32.dll (AcquireCredentialsHandleW,
+// InitializeSecurityContextW, ...). rdkafka-sys's cmake-build links only
+// librdkafka itself, not the libraries its CMake target names, so the addon
+// names secur32 here or fails to link. (MSVC's linker takes libraries in any
+// order; GNU ld would need it after librdkafka.)
+#[cfg(windows)]
+#[link(name = "secur32")]
+extern "system" {}
+
+/// Why keytab and krb5 settings are refused on Windows (rather than ignored).
+#[cfg(windows)]
+const SSPI_ONLY: &str = "not supported on Windows: SASL/GSSAPI uses SSPI with the Kerberos credentials of the Windows account this process runs as (log on, or run the service, as the principal to authenticate as)";
+
+/// Rejects, by name, the settings that only the MIT krb5 path uses: a
+/// keytab (also from `sasl.jaas.config`), kinit, and krafka's krb5.conf keys.
+/// librdkafka itself refuses the `sasl.kerberos.kinit.cmd` / `keytab` /
+/// `min.time.before.relogin` keys on Windows; this names the reason.
+#[cfg(windows)]
+fn reject_mit_keys(user: &Config) -> Result<()> {
+    const KEYS: &[&str] = &[
+        "sasl.kerberos.keytab",
+        "sasl.kerberos.kinit.cmd",
+        "sasl.kerberos.min.time.before.relogin",
+        "krafka.kerberos.realm",
+        "krafka.kerberos.kdc",
+    ];
+    if let Some(key) = KEYS.iter().find(|k| user.get(k).is_some()) {
+        return Err(KafkaError::Config {
+            key: (*key).into(),
+            reason: SSPI_ONLY.into(),
+        });
+    }
+    if user.resolved()?.get("sasl.kerberos.keytab").is_some() {
+        return Err(KafkaError::Config {
+            key: "sasl.jaas.config".into(),
+            reason: format!("a Krb5LoginModule keyTab is {SSPI_ONLY}"),
+        });
+    }
+    Ok(())
+}
+
+/// Windows: nothing to prepare (SSPI logs in by itself); refuses keytab and krb5 settings.
+#[cfg(windows)]
+pub(crate) fn prepare(user: &Config, _cc: &mut ClientConfig) -> Result<()> {
+    reject_mit_keys(user)
+}
+
+/// librdkafka plugin entry point (`conf_init`), exported by the addon. On
+/// Windows krafka never loads itself as a plugin (that is for per-client
+/// keytab logins), so this registers nothing.
+///
+/// # Safety
+/// Called by librdkafka with a valid conf.
+#[cfg(windows)]
+pub unsafe fn plugin_conf_init(
+    _conf: *mut rdkafka::bindings::rd_kafka_conf_t,
+    _plug_opaque: *mut *mut c_void,
+    _errstr: *mut c_char,
+    _errstr_size: usize,
+) -> rdkafka::bindings::rd_kafka_resp_err_t {
+    rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
+}
+
+/// Windows: reports what SSPI will use (account, realm, service principal),
+/// refuses keytab and krb5 settings as a client would, then runs the broker
+/// handshake, which is the real test. The krb5 steps of the Unix doctor
+/// (krb5.conf, KDC, keytab, TGT, service ticket) have no SSPI counterpart here.
+#[cfg(windows)]
+pub fn check(user: &Config, broker_check: impl FnOnce(&Config) -> Result<()>) -> Vec<CheckStep> {
+    let mut steps = Vec::new();
+    if let Err(e) = reject_mit_keys(user) {
+        steps.push(failed("Windows SSPI", e));
+        return steps;
+    }
+    let user = match user.resolved() {
+        Ok(c) => c,
+        Err(e) => {
+            steps.push(failed("Windows SSPI", e));
+            return steps;
+        }
+    };
+    let env = |k: &str| std::env::var(k).unwrap_or_default();
+    let account = format!("{}\\{}", env("USERDOMAIN"), env("USERNAME"));
+    let service = user.get("sasl.kerberos.service.name").unwrap_or("kafka");
+    let mut detail = match std::env::var("USERDNSDOMAIN") {
+        Ok(realm) => format!("GSSAPI through SSPI as {account}, realm {realm}"),
+        Err(_) => format!(
+            "GSSAPI through SSPI as {account}; USERDNSDOMAIN is not set, so this may not be a domain account with Kerberos tickets"
+        ),
+    };
+    detail.push_str(&format!("; service principal {service}/<broker host>"));
+    if let Some(p) = user.get("sasl.kerberos.principal") {
+        detail.push_str(&format!(
+            "; sasl.kerberos.principal \"{p}\" is not used by SSPI"
+        ));
+    }
+    steps.push(pass("Windows SSPI", detail));
+    match broker_check(&user) {
+        Ok(()) => steps.push(pass(
+            "broker SASL handshake",
+            format!(
+                "{} authenticated {account}",
+                user.get("bootstrap.servers").unwrap_or("")
+            ),
+        )),
+        Err(e) => steps.push(failed("broker SASL handshake", e)),
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SSPI's failure messages (rdkafka_sasl_win32.c) map to the same causes as MIT's.
+    #[test]
+    fn sspi_messages_are_explained() {
+        let id = Identity {
+            service: "kafka".into(),
+            ..Identity::default()
+        };
+        let code = |m: &str| explain_auth_failure(&id, m).map(|e| e.code());
+        for (message, want) in [
+            (
+                "SASL authentication error: InitializeSecurityContext failed: Target unknown (0x80090303)",
+                "ERR__KRB5_SERVICE_UNKNOWN",
+            ),
+            (
+                "Failed to initialize SASL authentication: Failed to acquire CredentialsHandle: error code -2146893042",
+                "ERR__KRB5_NO_CREDENTIALS",
+            ),
+            (
+                "SASL authentication error: InitializeSecurityContext failed: No authority could be contacted for authentication. (0x80090311)",
+                "ERR__KRB5_KDC_UNREACHABLE",
+            ),
+        ] {
+            assert_eq!(code(message).as_deref(), Some(want), "{message}");
+        }
+    }
+
+    /// Windows: keytab and krb5 settings fail by name instead of being ignored.
+    #[cfg(windows)]
+    #[test]
+    fn windows_refuses_keytab_settings() {
+        let base = [
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanisms", "GSSAPI"),
+        ];
+        for key in [
+            "sasl.kerberos.keytab",
+            "sasl.kerberos.kinit.cmd",
+            "krafka.kerberos.realm",
+            "krafka.kerberos.kdc",
+        ] {
+            let cfg = Config::new(base.iter().copied().chain([(key, "x")]));
+            let e = cfg.build(crate::ClientKind::Producer).unwrap_err();
+            assert_eq!(e.code(), "ERR__INVALID_ARG");
+            assert!(
+                e.to_string().contains(key) && e.to_string().contains("SSPI"),
+                "{e}"
+            );
+        }
+        let jaas = r#"com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true keyTab="C:\k.keytab" principal="a@R";"#;
+        let e = Config::new([("sasl.jaas.config", jaas)])
+            .build(crate::ClientKind::Producer)
+            .unwrap_err();
+        assert!(e.to_string().contains("sasl.jaas.config"), "{e}");
+        let steps = check(
+            &Config::new(base.iter().copied().chain([("sasl.kerberos.keytab", "x")])),
+            |_| Ok(()),
+        );
+        assert!(!steps[0].ok && steps[0].code.as_deref() == Some("ERR__INVALID_ARG"));
+        let steps = check(&Config::new(base), |_| Ok(()));
+        assert!(steps.iter().all(|s| s.ok), "{steps:?}");
+    }
 }

@@ -25,6 +25,7 @@ pub fn librdkafka_version() -> String {
 
 /// librdkafka plugin entry point: krafka loads its own addon as a plugin
 /// (`plugin.library.paths`) to give each Kerberos client its own ticket cache.
+/// On Windows (SSPI, no keytab logins) it is never loaded and registers nothing.
 ///
 /// # Safety
 /// Called by librdkafka with a valid conf.
