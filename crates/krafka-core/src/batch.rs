@@ -160,8 +160,14 @@ mod tests {
     fn msg(topic: &str, key: Option<&[u8]>, value: Option<&[u8]>, h: bool) -> OwnedMessage {
         let headers = h.then(|| {
             OwnedHeaders::new()
-                .insert(RdHeader { key: "a", value: Some("1") })
-                .insert(RdHeader::<&[u8]> { key: "a", value: None })
+                .insert(RdHeader {
+                    key: "a",
+                    value: Some("1"),
+                })
+                .insert(RdHeader::<&[u8]> {
+                    key: "a",
+                    value: None,
+                })
         });
         OwnedMessage::new(
             value.map(<[u8]>::to_vec),
@@ -201,7 +207,11 @@ mod tests {
         assert_eq!(m1.headers[0].value.as_deref(), Some(&b"1"[..]));
         assert_eq!(m1.headers[1].value, None);
         let m2 = b.message(2);
-        assert_eq!(m2.key.as_deref(), Some(&b""[..]), "an empty key is not a null key");
+        assert_eq!(
+            m2.key.as_deref(),
+            Some(&b""[..]),
+            "an empty key is not a null key"
+        );
         assert_eq!(m2.value.as_deref(), Some(&b"v2"[..]));
         assert!(m2.headers.is_empty());
         assert_eq!(b.data, b"kvalue1v2");

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
+use crate::batch::MessageBatch;
 use crate::config::{ClientKind, Config};
 use crate::error::{KafkaError, Result};
-use crate::batch::MessageBatch;
 use crate::record::TopicPartitionOffset;
 
 /// What a rebalance did to this member's assignment.

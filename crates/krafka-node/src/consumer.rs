@@ -10,9 +10,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use krafka_core::consumer::OAuthToken;
-use krafka_core::{
-    Consumer, ConsumerListener, KafkaError, RebalanceEvent, TopicPartitionOffset,
-};
+use krafka_core::{Consumer, ConsumerListener, KafkaError, RebalanceEvent, TopicPartitionOffset};
 use napi::bindgen_prelude::*;
 use napi::sys;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -248,7 +246,10 @@ impl ToNapiValue for Batch {
         o.set("fields", Int32ArraySlice::copy_from(&env, &b.fields)?)?;
         o.set("nums", Float64ArraySlice::copy_from(&env, &nums)?)?;
         o.set("headerKeys", b.header_keys)?;
-        o.set("headerFields", Int32ArraySlice::copy_from(&env, &b.header_fields)?)?;
+        o.set(
+            "headerFields",
+            Int32ArraySlice::copy_from(&env, &b.header_fields)?,
+        )?;
         Object::to_napi_value(raw_env, o)
     }
 }

@@ -170,7 +170,9 @@ fn span(data: &[u8], start: i32, len: i32) -> Result<Option<&[u8]>> {
         return Ok(None);
     }
     let (s, l) = (start as usize, len as usize);
-    data.get(s..s + l).map(Some).ok_or_else(|| bad("byte range"))
+    data.get(s..s + l)
+        .map(Some)
+        .ok_or_else(|| bad("byte range"))
 }
 
 /// Low-level producer used by krafka.js's `Producer`.
@@ -283,11 +285,15 @@ impl NativeProducer {
             for h in f[6]..f[6] + f[7] {
                 let h = h as usize;
                 let key = header_keys.get(h).ok_or_else(|| bad("header index"))?;
-                let hf = header_fields.get(h * 2..h * 2 + 2).ok_or_else(|| bad("header fields"))?;
+                let hf = header_fields
+                    .get(h * 2..h * 2 + 2)
+                    .ok_or_else(|| bad("header fields"))?;
                 headers.push((key.as_str(), span(&data, hf[0], hf[1])?));
             }
             let record = RecordRef {
-                topic: topics.get(f[0] as usize).ok_or_else(|| bad("topic index"))?,
+                topic: topics
+                    .get(f[0] as usize)
+                    .ok_or_else(|| bad("topic index"))?,
                 key: span(&data, f[2], f[3])?,
                 value: span(&data, f[4], f[5])?,
                 partition: (f[1] >= 0).then_some(f[1]),
