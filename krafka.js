@@ -322,8 +322,8 @@ class Producer extends EventEmitter {
   #native
   // Records in flight, by id: slot i is id #base + i. For send(), the slot is
   // the promise's resolve function, with its reject and topic in the parallel
-  // arrays; otherwise an entry: { topic, resolve, reject } for produce(), or
-  // one shared sendBatch() entry. Arrays, not a Map and no object per send():
+  // arrays; for produce(), its onDelivery (or noop) with ON_DELIVERY as the
+  // reject; for sendBatch(), one entry shared by the batch. Arrays, not a Map and no object per send():
   // objects alive while in flight make every young-generation GC longer.
   #slots = []
   #rejects = []
@@ -400,11 +400,7 @@ class Producer extends EventEmitter {
     const rec = toNativeRecord({ topic, value, key, partition, timestamp, headers })
     if (cb !== undefined && typeof cb !== 'function') throw new TypeError('options.onDelivery must be a function')
     this.#flush() // earlier send()s go first
-    const id = this.#track({
-      topic,
-      resolve: (report) => cb && callback(cb, null, report),
-      reject: (err) => cb && callback(cb, err, null),
-    })
+    const id = this.#track(cb || noop, ON_DELIVERY, topic)
     if (rec.headers === undefined) {
       try {
         this.#native.produceOne(rec.topic, rec.value ?? null, rec.key ?? null, rec.partition ?? null, rec.timestamp ?? null, id)
@@ -534,16 +530,14 @@ class Producer extends EventEmitter {
     const e = this.#take(id)
     if (e === undefined) return
     if (typeof e === 'function') {
-      // A send(): e is its resolve function.
+      // A send() (e resolves its promise) or a produce() (e is its onDelivery).
       const i = id - this.#base
-      if (err) this.#rejects[i](err)
-      else e({ topic: this.#topics[i], partition, offset, timestamp: ts >= 0 ? ts : null })
+      const reject = this.#rejects[i]
       this.#rejects[i] = undefined
-      return
-    }
-    if (e.reports === undefined) {
-      if (err) e.reject(err)
-      else e.resolve({ topic: e.topic, partition, offset, timestamp: ts >= 0 ? ts : null })
+      if (reject === ON_DELIVERY) {
+        if (e !== noop) callback(e, err || null, err ? null : { topic: this.#topics[i], partition, offset, timestamp: ts >= 0 ? ts : null })
+      } else if (err) reject(err)
+      else e({ topic: this.#topics[i], partition, offset, timestamp: ts >= 0 ? ts : null })
       return
     }
     // A sendBatch() member.
@@ -651,6 +645,9 @@ class Producer extends EventEmitter {
 }
 
 function noop() {}
+
+/** Marks a produce() slot: the slot holds its onDelivery callback (see Producer #slots). */
+const ON_DELIVERY = Symbol('onDelivery')
 
 /** Runs a user callback; its throw surfaces as an uncaught exception without breaking the batch. */
 function callback(cb, err, report) {
