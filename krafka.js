@@ -201,9 +201,8 @@ class Packer {
       for (const h of hs) {
         const k = this.headerKeys.push(h.key) - 1
         if ((k + 1) * 2 > this.headerFields.length) this.headerFields = grow(this.headerFields, this.headerFields.length * 2)
-        const at = this.#write(h.value)
-        this.headerFields[k * 2] = at[0]
-        this.headerFields[k * 2 + 1] = at[1]
+        this.headerFields[k * 2] = this.pos
+        this.headerFields[k * 2 + 1] = this.#put(h.value)
       }
     }
     this.nums[this.n * 2] = id
@@ -212,26 +211,13 @@ class Packer {
   }
 
   #bytes(v, at) {
-    if (v === undefined) {
-      this.fields[at] = this.pos
-      this.fields[at + 1] = -1
-      return
-    }
-    const start = this.pos
-    if (typeof v === 'string') {
-      this.#room(v.length * 3)
-      this.pos += this.data.write(v, start)
-    } else {
-      this.#room(v.length)
-      this.data.set(v, start)
-      this.pos += v.length
-    }
-    this.fields[at] = start
-    this.fields[at + 1] = this.pos - start
+    this.fields[at] = this.pos
+    this.fields[at + 1] = this.#put(v)
   }
 
-  #write(v) {
-    if (v === undefined) return [this.pos, -1]
+  /** Appends v's bytes at `pos`; returns their length, -1 for undefined (null). */
+  #put(v) {
+    if (v === undefined) return -1
     const start = this.pos
     if (typeof v === 'string') {
       this.#room(v.length * 3)
@@ -241,7 +227,7 @@ class Packer {
       this.data.set(v, start)
       this.pos += v.length
     }
-    return [start, this.pos - start]
+    return this.pos - start
   }
 
   #room(len) {
