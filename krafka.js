@@ -6,7 +6,10 @@
 //  - per-send Promises resolved in batches from one delivery callback (an
 //    async napi call per send would cost ~77 µs each, shared/DESIGN.md);
 //  - async iteration that yields single messages from native batches and
-//    stores an offset only after the loop body finished (at-least-once).
+//    stores an offset only after the loop body finished (at-least-once);
+//  - the batch layout on both paths: records and consumed messages cross
+//    as one Buffer plus typed-array columns (Packer, RawBatch), so no napi
+//    call or property-by-property conversion happens per message.
 // All defaults, validation and Kafka logic live in the Rust core.
 
 const { EventEmitter } = require('node:events')
