@@ -145,7 +145,7 @@ function toNativeRecord(record) {
   }
   const out = { topic: record.topic, value: bytesField(record, 'value', true), key: bytesField(record, 'key', true) }
   if (record.partition !== undefined && record.partition !== null) {
-    if (!Number.isInteger(record.partition) || record.partition < 0) {
+    if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition > 0x7fffffff) {
       throw new TypeError('record.partition must be a non-negative integer')
     }
     out.partition = record.partition
@@ -273,6 +273,7 @@ class Packer {
   }
 
   reset() {
+    if (this.data.length > 8 * CHUNK_BYTES) this.data = Buffer.allocUnsafeSlow(1 << 16) // after a huge value
     this.pos = 0
     this.n = 0
     this.topics.length = 0
@@ -317,6 +318,7 @@ class Producer extends EventEmitter {
   #slots = []
   #rejects = []
   #topics = []
+  #far = new Map() // id -> [slot, reject, topic] for stragglers moved out by #compact
   #base = 1
   #live = 0
   #packer = new Packer() // send()s not yet handed to the addon (flushed in a microtask or when full)
@@ -351,7 +353,12 @@ class Producer extends EventEmitter {
       return Promise.reject(e)
     }
     return new Promise((resolve, reject) => {
-      this.#add(rec, this.#track(resolve, reject, rec.topic))
+      const id = this.#track(resolve, reject, rec.topic)
+      try {
+        this.#add(rec, id)
+      } catch (e) {
+        this.#fail(id, e)
+      }
     })
   }
 
@@ -389,6 +396,10 @@ class Producer extends EventEmitter {
     const rec = toNativeRecord({ topic, value, key, partition, timestamp, headers })
     if (cb !== undefined && typeof cb !== 'function') throw new TypeError('options.onDelivery must be a function')
     this.#flush() // earlier send()s go first
+    if (this.#waiting.length > 0) {
+      // send()s are waiting for room: going ahead of them would reorder records.
+      throw new KafkaError('Local: Queue full (earlier send()s are waiting for room): retry after flush()', 'ERR__QUEUE_FULL', { retriable: true })
+    }
     const id = this.#track(cb || noop, ON_DELIVERY, topic)
     if (rec.headers === undefined) {
       try {
@@ -429,6 +440,7 @@ class Producer extends EventEmitter {
       this.#drainWaiting()
     }
     await callAsync(this.#native.flush(Math.max(0, deadline - Date.now())))
+    if (this.#waiting.length > 0) throw new KafkaError(`flush: records still waiting for queue room after ${timeoutMs} ms`, 'ERR__TIMED_OUT', { retriable: true })
   }
 
   /** Flushes, then releases the producer. Records still undelivered fail with ERR__PURGE_QUEUE. */
@@ -442,7 +454,7 @@ class Producer extends EventEmitter {
     this.#closed = true
     const err = new KafkaError('producer closed before the record was sent', 'ERR__DESTROY')
     this.#flush()
-    for (const w of this.#waiting.splice(0)) for (let i = w.from; i < w.chunk.n; i++) this.#fail(w.chunk.id(i), err)
+    this.#failWaiting(err)
     await callAsync(this.#native.close(timeoutMs)).catch(() => {})
     this.#release()
   }
@@ -461,6 +473,7 @@ class Producer extends EventEmitter {
   }
   async abortTransaction(timeoutMs = DEFAULT_TIMEOUT_MS) {
     this.#flush() // sent records belong to the transaction being aborted
+    this.#failWaiting(new KafkaError('the transaction was aborted before the record was sent', 'ERR__PURGE_QUEUE'))
     await callAsync(this.#native.abortTransaction(timeoutMs))
   }
   /**
@@ -489,14 +502,23 @@ class Producer extends EventEmitter {
     return id
   }
 
-  /** Removes and returns id's slot (undefined when already settled); the parallel arrays stay until #compact. */
+  /** Removes id's record: [slot, reject, topic], or undefined when already settled. */
   #take(id) {
     const i = id - this.#base
+    if (i < 0) {
+      const f = this.#far.get(id)
+      if (f === undefined) return undefined
+      this.#far.delete(id)
+      this.#live--
+      return f
+    }
     const e = this.#slots[i]
     if (e === undefined) return undefined
+    const out = [e, this.#rejects[i], this.#topics[i]]
     this.#slots[i] = undefined
+    this.#rejects[i] = undefined
     this.#live--
-    return e
+    return out
   }
 
   /** Drops settled slots at the front once they are most of the array. */
@@ -506,7 +528,15 @@ class Producer extends EventEmitter {
     if (this.#live > 0) {
       h = 0
       while (h < slots.length && slots[h] === undefined) h++
-      if (h < 1024 || h * 2 < slots.length) return
+      if (h < 1024 || h * 2 < slots.length) {
+        // A few records stuck in flight (e.g. a partition without a leader)
+        // must not pin every later slot: move them aside and start afresh.
+        if (slots.length < 65536 || (this.#live - this.#far.size) * 4 > slots.length) return
+        for (let i = 0; i < slots.length; i++) {
+          if (slots[i] !== undefined) this.#far.set(this.#base + i, [slots[i], this.#rejects[i], this.#topics[i]])
+        }
+        h = slots.length
+      }
     }
     slots.splice(0, h)
     this.#rejects.splice(0, h)
@@ -516,17 +546,15 @@ class Producer extends EventEmitter {
 
   /** Settles id's promise with a report, or with `err`. */
   #settle(id, err, partition, offset, ts) {
-    const e = this.#take(id)
-    if (e === undefined) return
+    const t = this.#take(id)
+    if (t === undefined) return
+    const [e, reject, topic] = t
     if (typeof e === 'function') {
       // A send() (e resolves its promise) or a produce() (e is its onDelivery).
-      const i = id - this.#base
-      const reject = this.#rejects[i]
-      this.#rejects[i] = undefined
       if (reject === ON_DELIVERY) {
-        if (e !== noop) callback(e, err || null, err ? null : { topic: this.#topics[i], partition, offset, timestamp: ts >= 0 ? ts : null })
+        if (e !== noop) callback(e, err || null, err ? null : { topic, partition, offset, timestamp: ts >= 0 ? ts : null })
       } else if (err) reject(err)
-      else e({ topic: this.#topics[i], partition, offset, timestamp: ts >= 0 ? ts : null })
+      else e({ topic, partition, offset, timestamp: ts >= 0 ? ts : null })
       return
     }
     // A sendBatch() member.
@@ -578,6 +606,10 @@ class Producer extends EventEmitter {
       this.#fail(chunk.id(f.index), decodeError(f.error) || new KafkaError(f.error, 'ERR__FAIL'))
     }
     return r.done
+  }
+
+  #failWaiting(err) {
+    for (const w of this.#waiting.splice(0)) for (let i = w.from; i < w.chunk.n; i++) this.#fail(w.chunk.id(i), err)
   }
 
   #drainWaiting() {
@@ -837,8 +869,8 @@ class Consumer extends EventEmitter {
   }
 
   /** Async iterable of message arrays: one native crossing per batch. */
-  async *batches(options) {
-    for await (const raw of this.rawBatches(options)) yield raw.messages()
+  async *batches({ maxMessages = 1000, maxWaitMs = 100, signal } = {}) {
+    for await (const raw of this.rawBatches({ maxMessages, maxWaitMs, signal })) yield raw.messages()
   }
 
   /**
@@ -867,6 +899,7 @@ class Consumer extends EventEmitter {
    */
   messages({ maxMessages = 1000, maxWaitMs = 100, signal } = {}) {
     let batch = []
+    let raw = null
     let i = 0
     let pending = null // this.#pending of the current batch
     let ended = null
@@ -878,8 +911,9 @@ class Consumer extends EventEmitter {
     const fill = async () => {
       try {
         while (!this.#closed && !(signal && signal.aborted)) {
-          const raw = await this.#poll(maxMessages, maxWaitMs)
-          if (raw.length === 0) continue
+          const got = await this.#poll(maxMessages, maxWaitMs)
+          if (got.length === 0) continue
+          raw = got
           batch = toMessages(raw[NATIVE])
           pending = this.#track(raw, 0)
           i = 1
@@ -895,8 +929,13 @@ class Consumer extends EventEmitter {
       next: () => {
         if (busy) return busy.then(() => it.next())
         if (ended) return ended
-        if (pending) pending.n = i // the loop body of message i - 1 finished
-        if (signal && signal.aborted) return end()
+        if (pending !== null && !this.#closed) {
+          // The loop body of message i - 1 finished. (If consume() or another
+          // iterator replaced the record meanwhile, #track makes it current again.)
+          if (pending === this.#pending) pending.n = i
+          else pending = this.#track(raw, i)
+        }
+        if (this.#closed || (signal && signal.aborted)) return end()
         if (i < batch.length) return Promise.resolve({ value: batch[i++], done: false })
         busy = fill().finally(() => (busy = null))
         return busy
@@ -979,6 +1018,7 @@ class Consumer extends EventEmitter {
         // partitions may already be revoked; nothing to store then
       }
       this.#closed = true
+      this.#pending = null
       try {
         await callAsync(this.#native.close())
       } finally {

@@ -210,9 +210,7 @@ impl Consumer {
             return Err(e);
         }
         let deadline = Instant::now() + wait;
-        // Size the data buffer like the last batch, so it rarely grows.
-        let hint = self.batch_bytes.load(Ordering::Relaxed);
-        let mut out = MessageBatch::with_capacity(max.min(4096), hint);
+        let mut out = MessageBatch::with_capacity(max.min(4096), 0);
         while out.len() < max && !out.is_full() {
             let timeout = if out.is_empty() {
                 deadline.saturating_duration_since(Instant::now())
@@ -225,7 +223,14 @@ impl Consumer {
                         break;
                     }
                 }
-                Some(Ok(m)) => out.push(&m),
+                Some(Ok(m)) => {
+                    if out.is_empty() {
+                        // Size the data like the last full batch, so it rarely
+                        // grows; only once a message is there (empty polls stay small).
+                        out.data.reserve(self.batch_bytes.load(Ordering::Relaxed));
+                    }
+                    out.push(&m)
+                }
                 Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => {}
                 Some(Err(e)) => {
                     let err = KafkaError::from_rdkafka(e, "consume");

@@ -277,6 +277,24 @@ impl NativeProducer {
         if fields.len() != n * 8 {
             return Err(bad("fields length"));
         }
+        // Checked whole before anything is produced, so a malformed chunk (a
+        // krafka.js bug) never leaves half of it enqueued and half rejected.
+        for i in from as usize..n {
+            let f = &fields[i * 8..i * 8 + 8];
+            topics
+                .get(f[0] as usize)
+                .ok_or_else(|| bad("topic index"))?;
+            span(&data, f[2], f[3])?;
+            span(&data, f[4], f[5])?;
+            for h in f[6]..f[6] + f[7] {
+                let h = h as usize;
+                header_keys.get(h).ok_or_else(|| bad("header index"))?;
+                let hf = header_fields
+                    .get(h * 2..h * 2 + 2)
+                    .ok_or_else(|| bad("header fields"))?;
+                span(&data, hf[0], hf[1])?;
+            }
+        }
         let mut failures = Vec::new();
         let mut headers: Vec<(&str, Option<&[u8]>)> = Vec::new();
         for i in from as usize..n {
