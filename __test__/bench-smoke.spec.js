@@ -63,9 +63,9 @@ test('bench harness (BENCH_QUICK=1) yields numbers for krafka, the native ceilin
       for (const k of keys) assert.ok(e.median[k] > 0, `${what}: ${k} = ${e.median[k]}`)
     }
   }
-  // krafka's consume runs both documented iterators.
+  // krafka's consume runs all three documented iterators.
   const variants = rows.filter((r) => r.contender === 'krafka' && r.scenario === 'consume').map((r) => r.variant)
-  assert.deepEqual(variants.sort(), ['batches', 'for-await'])
+  assert.deepEqual(variants.sort(), ['batches', 'for-await', 'raw'])
   const md = fs.readFileSync(out, 'utf8')
   assert.match(md, /## 1\. Pipelined produce/)
   assert.match(md, /## Targets/)
