@@ -146,12 +146,21 @@ export declare class Producer extends EventEmitter {
   /**
    * Sends one record; resolves when the broker acknowledged it. When the local
    * queue is full, waits for room instead of failing. Rejects with a
-   * `TypeError` for a malformed record, a `KafkaError` otherwise.
+   * `TypeError` for a malformed record, a `KafkaError` otherwise. Records sent
+   * in one synchronous stretch cross into the addon together, in call order.
    */
   send(record: ProducerRecord): Promise<DeliveryReport>
-  /** Sends many records in one native crossing; reports come back in order. */
+  /**
+   * Sends many records with one promise: the fastest way to produce. Resolves
+   * with the reports in order; rejects with the first failure. A malformed
+   * record rejects the call before anything is sent.
+   */
   sendBatch(records: ProducerRecord[]): Promise<DeliveryReport[]>
-  /** Fire-and-forget; throws `KafkaError` `ERR__QUEUE_FULL` when the local queue is full. */
+  /**
+   * Fire-and-forget, as confluent-kafka-python; throws `KafkaError`
+   * `ERR__QUEUE_FULL` (retriable) when the local queue is full or earlier
+   * `send()`s are still waiting for room.
+   */
   produce(topic: string, value: Bytes | null, key?: Bytes | null, options?: ProduceOptions): void
   /** Waits until everything sent so far is acknowledged. Default timeout 30 s. */
   flush(timeoutMs?: number): Promise<void>
