@@ -37,11 +37,9 @@ export declare class NativeAdmin {
 /** Low-level consumer used by krafka.js's `Consumer`. */
 export declare class NativeConsumer {
   /** Creates a consumer. Throws `ERR__INVALID_ARG` naming the key for bad config. */
-  constructor(config: Record<string, string | number | boolean>, onEvent: (event: ConsumerEvent) => void)
+  constructor(config: Record<string, string | number | boolean>, onEvent: (event: ConsumerEvent) => void, oauth?: boolean)
   /** Turns rebalance events on (when the app registered hooks). */
   setRebalanceHooks(enabled: boolean): void
-  /** Routes SASL/OAUTHBEARER token refreshes to JS (`oauth_cb`). */
-  enableOauth(): void
   /** Answers oauth event `seq` with a token (lifetimeMs = absolute expiry) or an error. */
   oauthDone(seq: number, token?: string | undefined | null, lifetimeMs?: number | undefined | null, principal?: string | undefined | null, error?: string | undefined | null): void
   /** Acknowledges rebalance event `seq`: the app's hook has finished. */
@@ -77,9 +75,7 @@ export declare class NativeConsumer {
 /** Low-level producer used by krafka.js's `Producer`. */
 export declare class NativeProducer {
   /** Creates a producer. Throws `ERR__INVALID_ARG` naming the key for bad config. */
-  constructor(config: Record<string, string | number | boolean>, onDelivery: (batch: DeliveryBatch) => void)
-  /** Routes SASL/OAUTHBEARER token refreshes to JS (`oauth_cb`). */
-  enableOauth(): void
+  constructor(config: Record<string, string | number | boolean>, onDelivery: (batch: DeliveryBatch) => void, oauth?: boolean)
   /** Hands librdkafka a token; `lifetimeMs` is the absolute expiry in ms since the epoch. */
   setOauthToken(token: string, lifetimeMs: number, principal: string, extensions?: Record<string, string> | undefined | null): void
   /** Tells librdkafka the token provider failed. */

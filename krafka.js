@@ -332,11 +332,8 @@ class Producer extends EventEmitter {
   constructor(config) {
     super()
     const { native: cfg, oauthCb } = splitCallbacks(config)
-    this.#native = call(() => new native.NativeProducer(cfg, (batch) => this.#onDelivery(batch)))
-    if (oauthCb) {
-      this.#oauthCb = oauthCb
-      this.#native.enableOauth()
-    }
+    this.#oauthCb = oauthCb || null
+    this.#native = call(() => new native.NativeProducer(cfg, (batch) => this.#onDelivery(batch), Boolean(oauthCb)))
   }
 
   /**
@@ -446,6 +443,7 @@ class Producer extends EventEmitter {
   /** Flushes, then releases the producer. Records still undelivered fail with ERR__PURGE_QUEUE. */
   async close(timeoutMs = DEFAULT_TIMEOUT_MS) {
     if (this.#closed) return
+    const deadline = Date.now() + timeoutMs // one bound for both waits below
     try {
       await this.flush(timeoutMs)
     } catch {
@@ -455,7 +453,7 @@ class Producer extends EventEmitter {
     const err = new KafkaError('producer closed before the record was sent', 'ERR__DESTROY')
     this.#flush()
     this.#failWaiting(err)
-    await callAsync(this.#native.close(timeoutMs)).catch(() => {})
+    await callAsync(this.#native.close(Math.max(0, deadline - Date.now()))).catch(() => {})
     this.#release()
   }
 
@@ -827,11 +825,8 @@ class Consumer extends EventEmitter {
   constructor(config) {
     super()
     const { native: cfg, oauthCb } = splitCallbacks(config)
-    this.#native = call(() => new native.NativeConsumer(cfg, (ev) => this.#onEvent(ev)))
-    if (oauthCb) {
-      this.#oauthCb = oauthCb
-      this.#native.enableOauth()
-    }
+    this.#oauthCb = oauthCb || null
+    this.#native = call(() => new native.NativeConsumer(cfg, (ev) => this.#onEvent(ev), Boolean(oauthCb)))
   }
 
   /**

@@ -282,9 +282,9 @@ impl NativeConsumer {
     /// Creates a consumer. Throws `ERR__INVALID_ARG` naming the key for bad config.
     #[napi(
         constructor,
-        ts_args_type = "config: Record<string, string | number | boolean>, onEvent: (event: ConsumerEvent) => void"
+        ts_args_type = "config: Record<string, string | number | boolean>, onEvent: (event: ConsumerEvent) => void, oauth?: boolean"
     )]
-    pub fn new(config: Object, on_event: EventFn) -> Result<Self> {
+    pub fn new(config: Object, on_event: EventFn, oauth: Option<bool>) -> Result<Self> {
         let cfg = crate::config::from_js(&config)?;
         let listener = Arc::new(JsListener {
             tsfn: on_event,
@@ -292,7 +292,9 @@ impl NativeConsumer {
             next: AtomicU64::new(0),
             done: Mutex::new(HashSet::new()),
             cv: Condvar::new(),
-            oauth: AtomicBool::new(false),
+            // Set before librdkafka starts: it asks for the first token
+            // during creation, before JS could call anything on this object.
+            oauth: AtomicBool::new(oauth.unwrap_or(false)),
             tokens: Mutex::new(std::collections::HashMap::new()),
             tokens_cv: Condvar::new(),
         });
@@ -308,12 +310,6 @@ impl NativeConsumer {
     #[napi]
     pub fn set_rebalance_hooks(&self, enabled: bool) {
         self.listener.hooks.store(enabled, Ordering::Release);
-    }
-
-    /// Routes SASL/OAUTHBEARER token refreshes to JS (`oauth_cb`).
-    #[napi]
-    pub fn enable_oauth(&self) {
-        self.listener.oauth.store(true, Ordering::Release);
     }
 
     /// Answers oauth event `seq` with a token (lifetimeMs = absolute expiry) or an error.

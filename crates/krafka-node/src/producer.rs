@@ -187,27 +187,21 @@ impl NativeProducer {
     /// Creates a producer. Throws `ERR__INVALID_ARG` naming the key for bad config.
     #[napi(
         constructor,
-        ts_args_type = "config: Record<string, string | number | boolean>, onDelivery: (batch: DeliveryBatch) => void"
+        ts_args_type = "config: Record<string, string | number | boolean>, onDelivery: (batch: DeliveryBatch) => void, oauth?: boolean"
     )]
-    pub fn new(config: Object, on_delivery: DeliveryFn) -> Result<Self> {
+    pub fn new(config: Object, on_delivery: DeliveryFn, oauth: Option<bool>) -> Result<Self> {
         let cfg = crate::config::from_js(&config)?;
+        // Set before librdkafka starts: it asks for the first token during
+        // creation, before JS could call anything on this object.
         let sink = Arc::new(JsSink(
             on_delivery,
-            std::sync::atomic::AtomicBool::new(false),
+            std::sync::atomic::AtomicBool::new(oauth.unwrap_or(false)),
         ));
         let inner = Producer::new(&cfg, sink.clone()).napi()?;
         Ok(NativeProducer {
             inner: Arc::new(inner),
             sink,
         })
-    }
-
-    /// Routes SASL/OAUTHBEARER token refreshes to JS (`oauth_cb`).
-    #[napi]
-    pub fn enable_oauth(&self) {
-        self.sink
-            .1
-            .store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// Hands librdkafka a token; `lifetimeMs` is the absolute expiry in ms since the epoch.
