@@ -97,6 +97,7 @@ function plan(c) {
       add('await', null, 'send() then wait for its delivery report')
       add('consume', null, 'BaseConsumer::poll loop, reads in place')
       add('consume', 'copy', 'poll loop + krafka-core columnar batches of 1000 (what krafka hands to JS)', true)
+      add('consume', 'core', "krafka-core's own Consumer::poll_batch, batches of 10,000 (krafka's consumer minus JS)", true)
       add('e2e', null, 'ThreadedProducer + BaseConsumer::poll')
       add('rss', null, 'BaseConsumer::poll loop', true)
       break
@@ -250,6 +251,7 @@ async function runNative(bin, row, p) {
     case 'rss':
       args = ['consume', ...a, '--group', p.group, '--count', p.count, ...tuning]
       if (row.variant === 'copy') args.push('--copy')
+      if (row.variant === 'core') args.push('--core')
       if (p.rssAt) args.push('--rss-at', p.rssAt.join(','))
       break
     case 'e2e':

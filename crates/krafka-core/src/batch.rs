@@ -78,7 +78,7 @@ impl MessageBatch {
             self.last_topic = (rkt, t);
             t
         };
-        self.push_row(m, t);
+        self.push_row(m, t, known_headerless(m.ptr()));
     }
 
     fn topic_index(&mut self, topic: &str) -> usize {
@@ -92,12 +92,13 @@ impl MessageBatch {
         }
     }
 
-    fn push_row<M: rdkafka::message::Message>(&mut self, m: &M, t: usize) {
+    fn push_row<M: rdkafka::message::Message>(&mut self, m: &M, t: usize, headerless: bool) {
         let (ks, kl) = self.bytes(m.key());
         let (vs, vl) = self.bytes(m.payload());
         let first = (self.header_keys.len()) as i32;
         let mut count = 0;
-        if let Some(h) = m.headers() {
+        let headers = if headerless { None } else { m.headers() };
+        if let Some(h) = headers {
             for hd in h.iter() {
                 let (s, l) = self.bytes(hd.value);
                 self.header_keys.push(hd.key.to_string());
@@ -152,6 +153,57 @@ impl MessageBatch {
     }
 }
 
+/// librdkafka's private `rd_kafka_msg_t` (src/rdkafka_msg.h) up to a consumed
+/// message's unparsed headers, as laid out in [`MSG_LAYOUT_VERSION`] exactly.
+#[repr(C)]
+struct RdKafkaMsg {
+    rkmessage: rdkafka::bindings::rd_kafka_message_t,
+    link: [*mut std::ffi::c_void; 2],
+    flags: std::ffi::c_int,
+    tstype: std::ffi::c_int,
+    timestamp: i64,
+    headers: *mut std::ffi::c_void,
+    status: std::ffi::c_int,
+    broker_id: i32,
+    // rkm_u.consumer.binhdrs: rd_kafkap_bytes_t { int32_t len; const void *data; }
+    binhdrs_len: i32,
+    binhdrs_data: *const u8,
+}
+
+/// The librdkafka version (`rd_kafka_version()`) whose layout [`RdKafkaMsg`] mirrors.
+const MSG_LAYOUT_VERSION: i32 = 0x020c_01ff; // 2.12.1
+/// `RD_KAFKA_MSG_F_PRODUCER`: the union holds producer fields instead.
+const MSG_F_PRODUCER: std::ffi::c_int = 0x40000;
+
+/// True when a consumed message certainly has no headers; false means "ask
+/// librdkafka". Why: librdkafka 2.12 parses headers on first access, and a
+/// record with none still stores its header count (one zero byte), so
+/// `rd_kafka_message_headers` allocates and frees a parse buffer for every
+/// headerless message. That was about a tenth of the poll thread
+/// (BENCHMARKS.md). Only trusted on the librdkafka version whose layout is
+/// mirrored above (checked at run time; unit-tested against real messages).
+fn known_headerless(m: *const rdkafka::bindings::rd_kafka_message_t) -> bool {
+    static SAME_LAYOUT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    // SAFETY: rd_kafka_version has no preconditions.
+    if m.is_null()
+        || !*SAME_LAYOUT
+            .get_or_init(|| unsafe { rdkafka::bindings::rd_kafka_version() } == MSG_LAYOUT_VERSION)
+    {
+        return false;
+    }
+    // SAFETY: every rd_kafka_message_t librdkafka hands out is the first field
+    // of an rd_kafka_msg_t laid out as RdKafkaMsg in this version; a consumed
+    // message's binhdrs points into its fetch buffer, alive while the message is.
+    unsafe {
+        let r = &*(m as *const RdKafkaMsg);
+        r.flags & MSG_F_PRODUCER == 0
+            && r.headers.is_null()
+            && r.binhdrs_len == 1
+            && !r.binhdrs_data.is_null()
+            && *r.binhdrs_data == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,7 +235,7 @@ mod tests {
     impl MessageBatch {
         fn push_owned(&mut self, m: &OwnedMessage) {
             let t = self.topic_index(m.topic());
-            self.push_row(m, t);
+            self.push_row(m, t, false);
         }
     }
 
@@ -215,5 +267,66 @@ mod tests {
         assert_eq!(m2.value.as_deref(), Some(&b"v2"[..]));
         assert!(m2.headers.is_empty());
         assert_eq!(b.data, b"kvalue1v2");
+    }
+
+    /// The layout mirror must agree with librdkafka on real consumed
+    /// messages: a wrong offset would skip headers or read garbage.
+    #[test]
+    fn known_headerless_agrees_with_librdkafka_on_consumed_messages() {
+        use rdkafka::consumer::{BaseConsumer, Consumer as _};
+        use rdkafka::producer::{BaseProducer, BaseRecord, Producer as _};
+        use rdkafka::ClientConfig;
+        use std::time::{Duration, Instant};
+
+        let cluster = crate::EmbeddedCluster::start(1).expect("mock cluster");
+        let bs = cluster.bootstrap_servers().to_string();
+        let p: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", &bs)
+            .create()
+            .expect("producer");
+        let headers = OwnedHeaders::new().insert(RdHeader {
+            key: "h",
+            value: Some("v"),
+        });
+        for (i, h) in [None, Some(headers), Some(OwnedHeaders::new())]
+            .into_iter()
+            .enumerate()
+        {
+            let mut r = BaseRecord::<(), [u8]>::to("t")
+                .payload(&b"x"[..])
+                .partition(0);
+            if let Some(h) = h {
+                r = r.headers(h);
+            }
+            p.send(r).unwrap_or_else(|_| panic!("send {i}"));
+        }
+        p.flush(Duration::from_secs(10)).expect("flush");
+
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &bs)
+            .set("group.id", "g")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .expect("consumer");
+        c.subscribe(&["t"]).expect("subscribe");
+        let (mut seen, mut b) = (Vec::new(), MessageBatch::with_capacity(3, 0));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while seen.len() < 3 && Instant::now() < deadline {
+            if let Some(Ok(m)) = c.poll(Duration::from_millis(100)) {
+                seen.push((
+                    known_headerless(m.ptr()),
+                    m.headers().map_or(0, |h| h.count()),
+                ));
+                b.push(&m);
+            }
+        }
+        assert_eq!(
+            seen,
+            vec![(true, 0), (false, 1), (true, 0)],
+            "(known headerless, headers librdkafka parsed) per message"
+        );
+        assert_eq!(b.message(1).headers[0].key, "h");
+        assert_eq!(b.message(1).headers[0].value.as_deref(), Some(&b"v"[..]));
+        assert!(b.message(0).headers.is_empty() && b.message(2).headers.is_empty());
     }
 }

@@ -179,7 +179,6 @@ fn span(data: &[u8], start: i32, len: i32) -> Result<Option<&[u8]>> {
 #[napi]
 pub struct NativeProducer {
     inner: Arc<Producer>,
-    sink: Arc<JsSink>,
 }
 
 #[napi]
@@ -197,10 +196,9 @@ impl NativeProducer {
             on_delivery,
             std::sync::atomic::AtomicBool::new(oauth.unwrap_or(false)),
         ));
-        let inner = Producer::new(&cfg, sink.clone()).napi()?;
+        let inner = Producer::new(&cfg, sink).napi()?;
         Ok(NativeProducer {
             inner: Arc::new(inner),
-            sink,
         })
     }
 
