@@ -11,8 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rdkafka::message::{Header as RdHeader, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _, ProducerContext};
+use rdkafka::producer::{BaseProducer, DeliveryResult, Producer as _, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 
@@ -207,12 +206,40 @@ unsafe fn read_reports(
     }
 }
 
+/// A librdkafka topic handle the producer keeps for its whole life.
+///
+/// Why: producing by name makes librdkafka look the topic up under a lock for
+/// every record, and rdkafka's `send` allocates a C string for the name each
+/// time; with the handle, a record is one `rd_kafka_producev` call.
+#[derive(Clone, Copy)]
+pub struct Topic<'p> {
+    rkt: *mut rdkafka::bindings::rd_kafka_topic_t,
+    name: &'p str,
+}
+
+/// The handles, destroyed with the producer (before its client).
+#[derive(Default)]
+struct Topics(Mutex<std::collections::HashMap<String, (usize, Box<str>)>>);
+
 /// A Kafka producer. Cheap to share behind an `Arc`; all methods take `&self`.
 pub struct Producer {
     inner: Arc<BaseProducer<Context>>,
     stop: Arc<AtomicBool>,
     poller: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
+    topics: Topics,
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        if let Ok(map) = self.topics.0.get_mut() {
+            for (rkt, _) in map.values() {
+                // SAFETY: each handle came from rd_kafka_topic_new and is released once,
+                // while `inner` (the client) is still alive.
+                unsafe { rdkafka::bindings::rd_kafka_topic_destroy(*rkt as *mut _) };
+            }
+        }
+    }
 }
 
 impl Producer {
@@ -241,6 +268,7 @@ impl Producer {
             stop,
             poller: Mutex::new(Some(poller)),
             closed: AtomicBool::new(false),
+            topics: Topics::default(),
         })
     }
 
@@ -267,39 +295,122 @@ impl Producer {
 
     /// [`Producer::produce`] for a borrowed record.
     pub fn produce_ref(&self, record: &RecordRef<'_>, id: u64) -> Result<()> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(KafkaError::Closed("produce".into()));
-        }
-        if record.topic.is_empty() {
+        let topic = self.topic(record.topic)?;
+        self.produce_to(topic, record, id)
+    }
+
+    /// The handle for `name` (created on first use, then cached): resolve it
+    /// once per chunk of records and produce with [`Producer::produce_to`].
+    pub fn topic(&self, name: &str) -> Result<Topic<'_>> {
+        if name.is_empty() {
             return Err(KafkaError::InvalidArgument {
                 field: "topic".into(),
                 reason: "must be a non-empty string".into(),
             });
         }
-        let mut rec: BaseRecord<'_, [u8], [u8], usize> =
-            BaseRecord::with_opaque_to(record.topic, id as usize);
-        if let Some(v) = record.value {
-            rec = rec.payload(v);
+        let mut map = self
+            .topics
+            .0
+            .lock()
+            .map_err(|_| KafkaError::Closed("producer".into()))?;
+        if let Some((rkt, n)) = map.get(name) {
+            // SAFETY: the name lives in the map until the producer drops.
+            let name: &str = unsafe { &*(&**n as *const str) };
+            return Ok(Topic {
+                rkt: *rkt as *mut _,
+                name,
+            });
         }
-        if let Some(k) = record.key {
-            rec = rec.key(k);
+        let c = std::ffi::CString::new(name).map_err(|_| KafkaError::InvalidArgument {
+            field: "topic".into(),
+            reason: "must not contain a NUL character".into(),
+        })?;
+        // SAFETY: the client is valid; a null conf means the default topic config.
+        let rkt = unsafe {
+            rdkafka::bindings::rd_kafka_topic_new(
+                self.inner.client().native_ptr(),
+                c.as_ptr(),
+                std::ptr::null_mut(),
+            )
+        };
+        if rkt.is_null() {
+            // SAFETY: reads this thread's last librdkafka error.
+            let code = RDKafkaErrorCode::from(unsafe { rdkafka::bindings::rd_kafka_last_error() });
+            return Err(KafkaError::from_code(code, format!("topic \"{name}\"")));
         }
-        if let Some(p) = record.partition {
-            rec = rec.partition(p);
+        let owned: Box<str> = name.into();
+        // SAFETY: a Box's heap contents do not move when the Box moves into the map.
+        let name: &str = unsafe { &*(&*owned as *const str) };
+        map.insert(name.to_string(), (rkt as usize, owned));
+        Ok(Topic { rkt, name })
+    }
+
+    /// Enqueues one record to a topic from [`Producer::topic`] (`record.topic` is ignored).
+    pub fn produce_to(&self, topic: Topic<'_>, record: &RecordRef<'_>, id: u64) -> Result<()> {
+        use rdkafka::bindings as rd;
+        use std::ffi::c_void;
+        if self.closed.load(Ordering::Acquire) {
+            return Err(KafkaError::Closed("produce".into()));
         }
-        if let Some(ts) = record.timestamp {
-            rec = rec.timestamp(ts);
-        }
-        if !record.headers.is_empty() {
-            let mut h = OwnedHeaders::new_with_capacity(record.headers.len());
-            for (key, value) in record.headers {
-                h = h.insert(RdHeader { key, value: *value });
+        let bytes = |b: Option<&[u8]>| {
+            b.map_or((std::ptr::null_mut(), 0), |b| {
+                (b.as_ptr() as *mut c_void, b.len())
+            })
+        };
+        let (value, value_len) = bytes(record.value);
+        let (key, key_len) = bytes(record.key);
+        let headers = if record.headers.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            // SAFETY: a fresh list; librdkafka copies names and values.
+            unsafe {
+                let h = rd::rd_kafka_headers_new(record.headers.len());
+                for (name, v) in record.headers {
+                    let (vp, vl) = v.map_or((std::ptr::null(), 0), |v| {
+                        (v.as_ptr() as *const c_void, v.len() as isize)
+                    });
+                    rd::rd_kafka_header_add(h, name.as_ptr().cast(), name.len() as isize, vp, vl);
+                }
+                h
             }
-            rec = rec.headers(h);
+        };
+        // SAFETY: the handle is alive (owned by `self.topics`); librdkafka copies
+        // key and value (F_COPY) and takes the headers only on success.
+        let err = unsafe {
+            rd::rd_kafka_producev(
+                self.inner.client().native_ptr(),
+                rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_RKT,
+                topic.rkt,
+                rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_PARTITION,
+                record.partition.unwrap_or(-1),
+                rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_MSGFLAGS,
+                rd::RD_KAFKA_MSG_F_COPY as std::ffi::c_int,
+                rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_VALUE,
+                value,
+                value_len,
+                rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_KEY,
+                key,
+                key_len,
+                rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_OPAQUE,
+                id as usize as *mut c_void,
+                rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_TIMESTAMP,
+                record.timestamp.unwrap_or(0),
+                rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_HEADERS,
+                headers,
+                rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_END,
+            )
+        };
+        if err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            return Ok(());
         }
-        self.inner.send(rec).map_err(|(e, _)| {
-            KafkaError::from_rdkafka(e, format!("producing to topic \"{}\"", record.topic))
-        })
+        if !headers.is_null() {
+            // SAFETY: not taken by librdkafka on failure.
+            unsafe { rd::rd_kafka_headers_destroy(headers) };
+        }
+        Err(KafkaError::from_code(
+            RDKafkaErrorCode::from(err),
+            format!("producing to topic \"{}\"", topic.name),
+        ))
     }
 
     /// Number of records not yet acknowledged.

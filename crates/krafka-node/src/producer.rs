@@ -289,6 +289,11 @@ impl NativeProducer {
         }
         let mut failures = Vec::new();
         let mut headers: Vec<(&str, Option<&[u8]>)> = Vec::new();
+        // Resolved once per chunk: each record then skips librdkafka's topic lookup.
+        let mut handles = Vec::with_capacity(topics.len());
+        for t in &topics {
+            handles.push(self.inner.topic(t));
+        }
         for i in from as usize..n {
             let f = &fields[i * 8..i * 8 + 8];
             headers.clear();
@@ -310,7 +315,11 @@ impl NativeProducer {
                 headers: &headers,
                 timestamp: (nums[i * 2 + 1] >= 0.0).then_some(nums[i * 2 + 1] as i64),
             };
-            match self.inner.produce_ref(&record, nums[i * 2] as u64) {
+            let sent = match &handles[f[0] as usize] {
+                Ok(topic) => self.inner.produce_to(*topic, &record, nums[i * 2] as u64),
+                Err(e) => Err(e.clone()),
+            };
+            match sent {
                 Ok(()) => {}
                 Err(e) if e.code() == "ERR__QUEUE_FULL" => {
                     return Ok(PackedResult {
