@@ -241,10 +241,7 @@ impl ToNapiValue for Batch {
             nums.push(t.map_or(f64::NAN, |t| t as f64));
         }
         let mut o = Object::new(&env)?;
-        // Handed over, not copied: one buffer of ~1 MB per batch, so a copy
-        // (and its fresh pages) on the JS thread cost more than the external
-        // buffer's finalizer. Small per-message Buffers are the opposite case.
-        o.set("data", BufferSlice::from_data(&env, b.data)?)?;
+        o.set("data", BufferSlice::copy_from(&env, &b.data)?)?;
         o.set("topics", b.topics)?;
         o.set("fields", Int32ArraySlice::copy_from(&env, &b.fields)?)?;
         o.set("nums", Float64ArraySlice::copy_from(&env, &nums)?)?;
