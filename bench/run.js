@@ -344,57 +344,61 @@ async function main() {
       execFileSync('sync')
       log(`synced the fills to disk in ${((Date.now() - t) / 1000).toFixed(1)} s`)
     }
+    // Every row first, then the runs in rounds (run 1 of every row, then run
+    // 2, ...): a slow spell of the shared broker or machine then lands on
+    // one run of several contenders instead of all runs of one.
+    const rows = []
     for (const c of CONTENDERS) {
       const unavailable = availability(c)
       for (const row of plan(c)) {
         const entry = { ...row, label: LABELS[c], runs: [], errors: [] }
         results.push(entry)
-        if (unavailable) {
-          entry.errors.push(unavailable)
-          continue
-        }
-        const runs = row.scenario === 'rss' ? 1 : RUNS
-        for (let i = 0; i < runs; i++) {
-          const params = { bootstrap: bs, size: P.size, variant: row.variant, consumerConfig: row.variant && row.variant.endsWith('@defaults') ? {} : CONSUMER_TUNING }
-          let fresh = null
-          switch (row.scenario) {
-            case 'produce':
-              fresh = c === 'floor' ? null : await topics.create('produce')
-              Object.assign(params, { topic: fresh, count: P.produceCount, linger: P.linger, maxInFlight: P.maxInFlight })
-              break
-            case 'await':
-              fresh = await topics.create('await')
-              Object.assign(params, { topic: fresh, count: P.awaitCount, warmup: P.awaitWarmup, maxSeconds: P.awaitMaxSeconds })
-              break
-            case 'consume':
-              Object.assign(params, { topic: consumeTopic, count: P.consumeCount, keySize: P.keySize, group: unique('group') })
-              break
-            case 'e2e':
-              fresh = await topics.create('e2e')
-              Object.assign(params, { topic: fresh, group: unique('group'), rate: P.e2eRate, seconds: P.e2eSeconds, warmupSeconds: P.e2eWarmup })
-              break
-            case 'rss': {
-              const at = [1, 2, 5, 10].map((m) => Math.round((m * P.rssCount) / 10)).filter((n, k, a) => a.indexOf(n) === k)
-              if (!at.includes(P.consumeCount) && P.consumeCount < P.rssCount) at.unshift(P.consumeCount)
-              Object.assign(params, { topic: rssTopic, count: P.rssCount, keySize: P.keySize, group: unique('group'), rssAt: at.sort((a, b) => a - b), timeoutMs: P.childTimeoutMs - 30000 })
-              break
-            }
-          }
-          const what = `${c} ${row.scenario}${row.variant ? ` [${row.variant}]` : ''} run ${i + 1}/${runs}`
-          try {
-            const r = c === 'native' ? await runNative(bin, row, params) : await runJs(row, params)
-            entry.runs.push(r)
-            log(`${what}: ${brief(row.scenario, r)}`)
-          } catch (e) {
-            entry.errors.push(e.message)
-            log(`${what}: FAILED ${e.message}`)
-          } finally {
-            if (fresh) await topics.drop(fresh)
-          }
-        }
-        entry.median = medians(entry.runs)
+        if (unavailable) entry.errors.push(unavailable)
+        else rows.push({ c, row, entry, runs: row.scenario === 'rss' ? 1 : RUNS })
       }
     }
+    for (let i = 0; i < RUNS; i++) {
+      for (const { c, row, entry, runs } of rows) {
+        if (i >= runs) continue
+        const params = { bootstrap: bs, size: P.size, variant: row.variant, consumerConfig: row.variant && row.variant.endsWith('@defaults') ? {} : CONSUMER_TUNING }
+        let fresh = null
+        switch (row.scenario) {
+          case 'produce':
+            fresh = c === 'floor' ? null : await topics.create('produce')
+            Object.assign(params, { topic: fresh, count: P.produceCount, linger: P.linger, maxInFlight: P.maxInFlight })
+            break
+          case 'await':
+            fresh = await topics.create('await')
+            Object.assign(params, { topic: fresh, count: P.awaitCount, warmup: P.awaitWarmup, maxSeconds: P.awaitMaxSeconds })
+            break
+          case 'consume':
+            Object.assign(params, { topic: consumeTopic, count: P.consumeCount, keySize: P.keySize, group: unique('group') })
+            break
+          case 'e2e':
+            fresh = await topics.create('e2e')
+            Object.assign(params, { topic: fresh, group: unique('group'), rate: P.e2eRate, seconds: P.e2eSeconds, warmupSeconds: P.e2eWarmup })
+            break
+          case 'rss': {
+            const at = [1, 2, 5, 10].map((m) => Math.round((m * P.rssCount) / 10)).filter((n, k, a) => a.indexOf(n) === k)
+            if (!at.includes(P.consumeCount) && P.consumeCount < P.rssCount) at.unshift(P.consumeCount)
+            Object.assign(params, { topic: rssTopic, count: P.rssCount, keySize: P.keySize, group: unique('group'), rssAt: at.sort((a, b) => a - b), timeoutMs: P.childTimeoutMs - 30000 })
+            break
+          }
+        }
+        const what = `${c} ${row.scenario}${row.variant ? ` [${row.variant}]` : ''} run ${i + 1}/${runs}`
+        try {
+          const r = c === 'native' ? await runNative(bin, row, params) : await runJs(row, params)
+          entry.runs.push(r)
+          log(`${what}: ${brief(row.scenario, r)}`)
+        } catch (e) {
+          entry.errors.push(e.message)
+          log(`${what}: FAILED ${e.message}`)
+        } finally {
+          if (fresh) await topics.drop(fresh)
+        }
+      }
+    }
+    for (const { entry } of rows) entry.median = medians(entry.runs)
   } finally {
     await topics.dropAll()
   }
@@ -459,7 +463,7 @@ function markdown(rep) {
   const m = rep.machine
   L.push(`**Machine:** ${m.nproc} CPUs (${m.cpuModel}), ${m.memGb} GB RAM, ${m.kernel}; Node ${m.node}; ${m.rustc}; Kafka ${m.kafka} (single KRaft node on loopback, **sharing those ${m.nproc} CPUs with the clients**); load average at start ${m.loadAvg.join(' / ')}${m.niceness > 0 ? `; run under \`nice -n ${m.niceness}\`` : ''}. Total run time ${rep.durationSeconds < 120 ? `${rep.durationSeconds} s` : `${Math.round(rep.durationSeconds / 60)} min`}.`)
   L.push('')
-  L.push(`**Method:** one contender at a time; every run of every scenario in a fresh child process; ${rep.runsPerScenario} run(s) per scenario, **median** shown (RSS: one run). Topics have ${p.partitions} partitions (replication 1); fresh topics for produce, awaited and end-to-end runs; a fresh consumer group per consume run. Values are ${p.size} bytes; the consume topic's records have ${p.keySize}-byte keys and no headers. librdkafka-based clients (krafka, the native ceiling, node-rdkafka, confluent) produce with krafka's settings: \`enable.idempotence=true\`, \`acks=all\`, \`partitioner=murmur2_random\`; kafkajs and @platformatic/kafka send with acks=-1 and their defaults. ${Object.keys(CONSUMER_TUNING).length ? `librdkafka-based consumers all get \`fetch.queue.backoff.ms=${P.fetchQueueBackoffMs}\` (librdkafka's default, 1000, stalls a consumer that has drained its 100,000-message prefetch queue for 1 s and caps every librdkafka consumer near 0.4 M msg/s here; krafka's extra row "default fetch.queue.backoff.ms" shows it); their other consumer settings are their defaults.` : 'Consumers use librdkafka\'s default fetch.queue.backoff.ms (1000).'} CPU seconds are the whole process's (all threads) over the timed window; the broker's CPU is not included. Event-loop delay is \`monitorEventLoopDelay\` (1 ms resolution) over the timed window. Rates are counted from the first message received to the last (group join excluded).`)
+  L.push(`**Method:** one contender at a time, in rounds (run 1 of every contender and scenario, then run 2, ...), so a slow spell of the shared machine hits one run of several contenders rather than every run of one; every run in a fresh child process; ${rep.runsPerScenario} run(s) per scenario, **median** shown (RSS: one run). Topics have ${p.partitions} partitions (replication 1); fresh topics for produce, awaited and end-to-end runs; a fresh consumer group per consume run. Values are ${p.size} bytes; the consume topic's records have ${p.keySize}-byte keys and no headers. librdkafka-based clients (krafka, the native ceiling, node-rdkafka, confluent) produce with krafka's settings: \`enable.idempotence=true\`, \`acks=all\`, \`partitioner=murmur2_random\`; kafkajs and @platformatic/kafka send with acks=-1 and their defaults. ${Object.keys(CONSUMER_TUNING).length ? `librdkafka-based consumers all get \`fetch.queue.backoff.ms=${P.fetchQueueBackoffMs}\` (librdkafka's default, 1000, stalls a consumer that has drained its 100,000-message prefetch queue for 1 s and caps every librdkafka consumer near 0.4 M msg/s here; krafka's extra row "default fetch.queue.backoff.ms" shows it); their other consumer settings are their defaults.` : 'Consumers use librdkafka\'s default fetch.queue.backoff.ms (1000).'} CPU seconds are the whole process's (all threads) over the timed window; the broker's CPU is not included. Event-loop delay is \`monitorEventLoopDelay\` (1 ms resolution) over the timed window. Rates are counted from the first message received to the last (group join excluded).`)
   L.push('')
 
   // 1 + 5: produce
