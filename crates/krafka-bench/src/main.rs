@@ -422,16 +422,28 @@ fn cmd_consume(args: &Args) -> Res<Value> {
             }
         }
     }
+    let result = consume_result(n, bytes, first, last, rss_start, rss);
+    close(&c);
+    result
+}
+
+/// The JSON line of a consume run, timed from the first message to the last.
+fn consume_result(
+    n: u64,
+    bytes: u64,
+    first: Option<(Instant, f64)>,
+    last: Instant,
+    rss_start: f64,
+    rss: Vec<Value>,
+) -> Res<Value> {
     let (t_first, cpu_first) = first.ok_or("no message")?;
     let seconds = last.duration_since(t_first).as_secs_f64().max(1e-9);
-    let cpu = cpu_seconds() - cpu_first;
-    close(&c);
     Ok(json!({
         "count": n,
         "bytes": bytes,
         "seconds": seconds,
         "msgsPerSec": n as f64 / seconds,
-        "cpuSeconds": cpu,
+        "cpuSeconds": cpu_seconds() - cpu_first,
         "rssStartMb": rss_start,
         "rss": rss,
     }))
@@ -475,19 +487,9 @@ fn cmd_consume_core(args: &Args) -> Res<Value> {
         n += b.len() as u64;
         last = Instant::now();
     }
-    let (t_first, cpu_first) = first.ok_or("no message")?;
-    let seconds = last.duration_since(t_first).as_secs_f64().max(1e-9);
-    let cpu = cpu_seconds() - cpu_first;
+    let result = consume_result(n, bytes, first, last, 0.0, Vec::new());
     let _ = c.close();
-    Ok(json!({
-        "count": n,
-        "bytes": bytes,
-        "seconds": seconds,
-        "msgsPerSec": n as f64 / seconds,
-        "cpuSeconds": cpu,
-        "rssStartMb": 0,
-        "rss": [],
-    }))
+    result
 }
 
 /// End-to-end latency at a fixed rate: a paced producer thread stamps each

@@ -82,7 +82,9 @@ fn defaults(kind: ClientKind) -> &'static [(&'static str, &'static str)] {
             // prefetch queue for a whole second (about 0.12 M msg/s at best).
             ("fetch.queue.backoff.ms", "10"),
         ],
-        ClientKind::Admin => &[],
+        // Asking for metadata must never create a topic (an admin handle is
+        // a producer to librdkafka, and producers allow auto-creation).
+        ClientKind::Admin => &[("allow.auto.create.topics", "false")],
     }
 }
 
