@@ -137,11 +137,28 @@ function normalizeHeaders(h) {
   return out
 }
 
-/** Checks a record's shape and converts it for the addon; throws TypeError naming the field. */
+/**
+ * Checks a record's shape and converts it for the addon; throws TypeError
+ * naming the field. Key, value, partition, timestamp and headers of the result
+ * may be null (= absent).
+ */
 function toNativeRecord(record) {
   if (record === null || typeof record !== 'object') throw new TypeError('record must be an object with at least a topic')
   if (typeof record.topic !== 'string' || record.topic.length === 0) {
     throw new TypeError('record.topic must be a non-empty string')
+  }
+  // The common record (string/Buffer/null key and value, nothing else) is
+  // used as it is: no second object per record on the hot path.
+  const v = record.value
+  const k = record.key
+  if (
+    (v === undefined || v === null || isBytes(v)) &&
+    (k === undefined || k === null || isBytes(k)) &&
+    (record.partition === undefined || record.partition === null) &&
+    (record.timestamp === undefined || record.timestamp === null) &&
+    (record.headers === undefined || record.headers === null)
+  ) {
+    return record
   }
   const out = { topic: record.topic, value: bytesField(record, 'value', true), key: bytesField(record, 'key', true) }
   if (record.partition !== undefined && record.partition !== null) {
@@ -194,7 +211,7 @@ class Packer {
       this.#lastIdx = t
     }
     this.fields[f] = t
-    this.fields[f + 1] = rec.partition === undefined ? -1 : rec.partition
+    this.fields[f + 1] = rec.partition == null ? -1 : rec.partition
     this.#bytes(rec.key, f + 2)
     this.#bytes(rec.value, f + 4)
     const hs = rec.headers
@@ -209,7 +226,7 @@ class Packer {
       }
     }
     this.nums[this.n * 2] = id
-    this.nums[this.n * 2 + 1] = rec.timestamp === undefined ? -1 : rec.timestamp
+    this.nums[this.n * 2 + 1] = rec.timestamp == null ? -1 : rec.timestamp
     this.n++
   }
 
@@ -218,9 +235,9 @@ class Packer {
     this.fields[at + 1] = this.#put(v)
   }
 
-  /** Appends v's bytes at `pos`; returns their length, -1 for undefined (null). */
+  /** Appends v's bytes at `pos`; returns their length, -1 for null or undefined. */
   #put(v) {
-    if (v === undefined) return -1
+    if (v == null) return -1
     const start = this.pos
     if (typeof v === 'string') {
       this.#room(v.length * 3)
@@ -372,7 +389,10 @@ class Producer extends EventEmitter {
     if (recs.length === 0) return Promise.resolve([])
     // One promise and one entry for the whole batch; it fails with the first failure.
     return new Promise((resolve, reject) => {
-      const entry = { topics: recs.map((r) => r.topic), first: 0, reports: new Array(recs.length), left: recs.length, resolve, reject }
+      // `topics`: one string when the whole batch goes to one topic (the usual case).
+      const topic = recs[0].topic
+      const topics = recs.every((r) => r.topic === topic) ? topic : recs.map((r) => r.topic)
+      const entry = { topics, first: 0, reports: new Array(recs.length), left: recs.length, resolve, reject }
       for (let i = 0; i < recs.length; i++) {
         const id = this.#track(entry)
         if (i === 0) entry.first = id
@@ -398,7 +418,7 @@ class Producer extends EventEmitter {
       throw new KafkaError('Local: Queue full (earlier send()s are waiting for room): retry after flush()', 'ERR__QUEUE_FULL', { retriable: true })
     }
     const id = this.#track(cb || noop, ON_DELIVERY, topic)
-    if (rec.headers === undefined) {
+    if (rec.headers == null) {
       try {
         this.#native.produceOne(rec.topic, rec.value ?? null, rec.key ?? null, rec.partition ?? null, rec.timestamp ?? null, id)
       } catch (e) {
@@ -562,7 +582,7 @@ class Producer extends EventEmitter {
       e.reject(err)
       return
     }
-    e.reports[id - e.first] = { topic: e.topics[id - e.first], partition, offset, timestamp: ts >= 0 ? ts : null }
+    e.reports[id - e.first] = { topic: typeof e.topics === 'string' ? e.topics : e.topics[id - e.first], partition, offset, timestamp: ts >= 0 ? ts : null }
     if (--e.left === 0) e.resolve(e.reports)
   }
 
