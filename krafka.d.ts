@@ -210,7 +210,11 @@ export declare class Consumer extends EventEmitter implements AsyncIterable<Mess
    * A batch's offsets are stored when the loop body that received it finished.
    */
   rawBatches(options?: IterateOptions): AsyncGenerator<RawBatch, void, undefined>
-  /** Single messages; `break`, `return`, a throw or `signal` closes the consumer. */
+  /**
+   * Single messages; `break`, `return`, a throw or `signal` closes the consumer.
+   * The iterators read one batch ahead; rebalances wait for the current batch,
+   * and seek/pause/resume/assign act from the next batch (see README).
+   */
   messages(options?: IterateOptions): AsyncIterableIterator<Message>
   [Symbol.asyncIterator](): AsyncIterableIterator<Message>
   /** For `producer.sendOffsetsToTransaction()`. */

@@ -838,6 +838,13 @@ class Consumer extends EventEmitter {
   #closing = null
   #processed = new Map() // "topic\0partition" -> { topic, partition, offset(next) }
   #pending = null // { b: native batch, n: rows processed, flushed: rows already in #processed }
+  // Read-ahead (iterators only): the next batch is fetched while the loop
+  // bodies of the current one run. Rebalance events that arrive meanwhile wait
+  // in #deferred until the current batch is done, as they would without it.
+  #ahead = null // { p: Promise of the next native batch, stale: positions changed since it started }
+  #holding = false // an iterator's batch is being processed
+  #deferred = []
+  #seeked = new Map() // "topic\0partition" -> seek() target, while a read-ahead is out
   #hooks = {}
   #oauthCb = null
 
@@ -870,6 +877,7 @@ class Consumer extends EventEmitter {
   /** Manual assignment: [{ topic, partition, offset? }]. */
   assign(partitions) {
     call(() => this.#native.assign(partitions))
+    if (this.#ahead !== null) this.#ahead.stale = true
   }
 
   /** Current assignment. */
@@ -901,7 +909,7 @@ class Consumer extends EventEmitter {
   async *rawBatches({ maxMessages = 10000, maxWaitMs = 100, signal } = {}) {
     try {
       while (!this.#closed && !(signal && signal.aborted)) {
-        const raw = await this.#poll(maxMessages, maxWaitMs)
+        const raw = await this.#poll(maxMessages, maxWaitMs, true)
         if (raw.length === 0) continue
         yield raw
         this.#track(raw, raw.length)
@@ -931,7 +939,7 @@ class Consumer extends EventEmitter {
     const fill = async () => {
       try {
         while (!this.#closed && !(signal && signal.aborted)) {
-          const got = await this.#poll(maxMessages, maxWaitMs)
+          const got = await this.#poll(maxMessages, maxWaitMs, true)
           if (got.length === 0) continue
           raw = got
           batch = toMessages(raw[NATIVE])
@@ -996,17 +1004,23 @@ class Consumer extends EventEmitter {
   /** Moves fetch positions: [{ topic, partition, offset }] (offset omitted = beginning). */
   async seek(partitions, timeoutMs = 10000) {
     this.#checkOpen()
+    if (this.#ahead !== null) {
+      this.#ahead.stale = true
+      for (const p of partitions) this.#seeked.set(p.topic + '\0' + p.partition, p.offset)
+    }
     return callAsync(this.#native.seek(partitions, timeoutMs))
   }
 
   /** Stops fetching from these partitions until resume(). */
   pause(partitions) {
     call(() => this.#native.pause(partitions))
+    if (this.#ahead !== null) this.#ahead.stale = true
   }
 
   /** Resumes fetching from paused partitions. */
   resume(partitions) {
     call(() => this.#native.resume(partitions))
+    if (this.#ahead !== null) this.#ahead.stale = true
   }
 
   /** Fetch positions (next offset to hand out) of the assigned partitions, or of `partitions` only. */
@@ -1032,6 +1046,8 @@ class Consumer extends EventEmitter {
   close() {
     if (this.#closing) return this.#closing
     this.#closing = (async () => {
+      this.#holding = false
+      this.#runDeferred()
       try {
         this.#storeProcessed()
       } catch {
@@ -1039,6 +1055,7 @@ class Consumer extends EventEmitter {
       }
       this.#closed = true
       this.#pending = null
+      this.#ahead = null // read ahead, never handed out: not stored, so fetched again by whoever owns it next
       try {
         await callAsync(this.#native.close())
       } finally {
@@ -1068,6 +1085,21 @@ class Consumer extends EventEmitter {
       )
       return
     }
+    if (this.#holding && !this.#closed) {
+      this.#deferred.push(ev)
+      return
+    }
+    this.#rebalance(ev)
+  }
+
+  /** Runs rebalance events that waited for the batch being processed. */
+  #runDeferred() {
+    const evs = this.#deferred
+    this.#deferred = []
+    for (const ev of evs) this.#rebalance(ev)
+  }
+
+  #rebalance(ev) {
     const parts = ev.partitions
     if (ev.kind === 'lost') {
       // Another member may own these already: their offsets must not be committed.
@@ -1089,9 +1121,49 @@ class Consumer extends EventEmitter {
       .finally(() => this.#native.rebalanceDone(ev.seq))
   }
 
-  async #poll(max, waitMs) {
+  /**
+   * The next batch. `ahead` (the iterators): also start fetching the one after
+   * it, to overlap with the loop bodies; an iterator calls #poll again only
+   * when every body of the batch it holds has finished.
+   */
+  async #poll(max, waitMs, ahead = false) {
+    this.#holding = false
+    this.#runDeferred()
     this.#storeProcessed()
-    return new RawBatch(await callAsync(this.#native.pollBatch(max, waitMs)))
+    let got
+    const a = this.#ahead
+    this.#ahead = null
+    if (a !== null && a.stale) await this.#rewind(await callAsync(a.p))
+    else if (a !== null) got = await callAsync(a.p)
+    if (got === undefined) got = await callAsync(this.#native.pollBatch(max, waitMs))
+    if (ahead && !this.#closed && got.nums.length > 0) {
+      const p = this.#native.pollBatch(max, waitMs)
+      p.catch(noop) // its error, if any, surfaces when it is taken
+      this.#ahead = { p, stale: false }
+      this.#holding = true
+    }
+    return new RawBatch(got)
+  }
+
+  /**
+   * A read-ahead batch fetched before seek()/pause()/resume()/assign() is not
+   * handed out: each of its partitions is moved back to its first row (or to
+   * the offset seek() asked for), so nothing in it is skipped or comes early.
+   */
+  async #rewind(b) {
+    const seeked = this.#seeked
+    this.#seeked = new Map()
+    const { fields, nums, topics } = b
+    const to = new Map()
+    for (let i = 0, n = nums.length >> 1; i < n; i++) {
+      const topic = topics[fields[i << 3]]
+      const partition = fields[(i << 3) + 1]
+      const k = topic + '\0' + partition
+      if (!to.has(k)) to.set(k, { topic, partition, offset: seeked.has(k) ? seeked.get(k) : nums[i << 1] })
+    }
+    const owned = new Set(this.assignment().map((p) => p.topic + '\0' + p.partition))
+    const list = [...to].filter(([k]) => owned.has(k)).map(([, p]) => p)
+    if (list.length > 0) await callAsync(this.#native.seek(list, 10000))
   }
 
   /**

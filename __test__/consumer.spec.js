@@ -205,6 +205,105 @@ test('assign, seek, pause and resume', async () => {
   await c.close()
 })
 
+test('read-ahead: seek() and pause() inside for await take effect from the next batch; nothing skipped, nothing early', async () => {
+  // The iterators fetch the next batch while the loop bodies of the current
+  // one run; a batch fetched before seek()/pause() must not be handed out.
+  const topic = await createTopic(2)
+  await seed(topic, 300, { partition: 0 })
+  await seed(topic, 300, { partition: 1, prefix: 'q' })
+  const c = new Consumer(plaintext({ 'group.id': unique('ahead'), 'enable.auto.commit': false }))
+  c.assign([{ topic, partition: 0, offset: 0 }])
+  const seen = []
+  for await (const m of c.messages({ maxMessages: 50 })) {
+    seen.push(m.offset)
+    if (m.offset === 20) await c.seek([{ topic, partition: 0, offset: 250 }])
+    if (m.offset === 299) break
+  }
+  // The rest of the batch that held offset 20 (ending at 49 at the latest) still comes, then 250 on.
+  const jump = seen.indexOf(250)
+  assert.ok(jump > 20 && jump <= 50, `seek took effect after ${jump} messages`)
+  assert.deepEqual(seen.slice(0, jump), Array.from({ length: jump }, (_, i) => i))
+  assert.deepEqual(seen.slice(jump), Array.from({ length: 50 }, (_, i) => 250 + i))
+
+  const d = new Consumer(plaintext({ 'group.id': unique('ahead'), 'enable.auto.commit': false }))
+  d.assign([{ topic, partition: 0, offset: 0 }, { topic, partition: 1, offset: 0 }])
+  const p0 = []
+  let p1 = 0
+  let pausedAt = -1
+  let duringPause = 0
+  for await (const m of d.messages({ maxMessages: 50 })) {
+    if (m.partition === 0) {
+      p0.push(m.offset)
+      if (pausedAt >= 0) duringPause++
+      if (m.offset === 20) {
+        d.pause([{ topic, partition: 0 }])
+        pausedAt = p1
+      }
+    } else p1++
+    if (pausedAt >= 0 && p1 === 300) {
+      d.resume([{ topic, partition: 0 }])
+      pausedAt = -2
+    }
+    if (p0.length === 300 && p1 === 300) break
+  }
+  assert.ok(duringPause <= 49, `${duringPause} messages of the paused partition came after pause() (only the current batch may)`)
+  assert.deepEqual(p0, Array.from({ length: 300 }, (_, i) => i), 'the paused partition resumed where it stopped: no gap, no repeat')
+  await Promise.all([c.close(), d.close()])
+})
+
+test('read-ahead: a rebalance while a batch is processed waits for it; no message of a revoked partition comes after onRevoke', async () => {
+  const topic = await createTopic(4)
+  // Small record batches, fetched a few at a time: each consumed batch mixes
+  // partitions, so the rest of a batch holds messages of revoked partitions.
+  const p = new Producer(plaintext({ 'linger.ms': 0 }))
+  for (let r = 0; r < 100; r++) {
+    await p.sendBatch(Array.from({ length: 20 }, (_, i) => ({ topic, partition: i % 4, value: `r${r}i${i}` })))
+  }
+  await p.close()
+  const group = unique('ahead-rebalance')
+  const owned = new Set()
+  const late = []
+  let revocations = 0
+  const small = { 'enable.auto.commit': false, 'heartbeat.interval.ms': 500, 'max.partition.fetch.bytes': 256 }
+  const a = consumer({ 'group.id': group, ...small })
+  // onAssign/onRevoke tell what this member owns; a message outside it is late.
+  a.subscribe([topic], {
+    onAssign: (parts) => parts.forEach((p) => owned.add(p.partition)),
+    onRevoke: async (parts) => {
+      revocations++
+      await a.commit()
+      parts.forEach((p) => owned.delete(p.partition))
+    },
+  })
+  const got = new Map() // "partition:offset" -> times seen, over both members
+  const done = new AbortController()
+  const guard = setTimeout(() => done.abort(), 90000)
+  const note = (m) => {
+    const k = `${m.partition}:${m.offset}`
+    got.set(k, (got.get(k) || 0) + 1)
+    if (got.size === 2000) done.abort()
+  }
+  let bLoop = null
+  let n = 0
+  for await (const m of a.messages({ maxMessages: 100, signal: done.signal })) {
+    if (!owned.has(m.partition)) late.push(`${m.partition}:${m.offset}`)
+    note(m)
+    await sleep(2) // a slow loop body: the next batch is fetched long before this one is done
+    if (++n === 150) {
+      const b = consumer({ 'group.id': group, ...small })
+      b.subscribe([topic])
+      bLoop = (async () => {
+        for await (const m2 of b.messages({ maxMessages: 100, signal: done.signal })) note(m2)
+      })()
+    }
+  }
+  await bLoop
+  clearTimeout(guard)
+  assert.ok(revocations > 0, 'the second member never took partitions')
+  assert.deepEqual(late, [], 'messages of revoked partitions came after onRevoke')
+  assert.equal(got.size, 2000, 'every message reached one of the members')
+})
+
 test('3 members on 6 partitions get 2 each; when one leaves, the others take over well within session.timeout.ms', async () => {
   const topic = await createTopic(6)
   const group = unique('grp')

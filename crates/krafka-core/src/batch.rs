@@ -112,6 +112,42 @@ impl MessageBatch {
         self.timestamps.push(m.timestamp().to_millis());
     }
 
+    /// Keeps only the rows whose (topic, partition) `keep` accepts, in order.
+    /// Why: rows polled before a revocation in the same batch belong to
+    /// partitions this member no longer owns; handing them out would process
+    /// (and try to store) records that the new owner gets too.
+    pub fn retain_partitions(&mut self, keep: impl Fn(&str, i32) -> bool) {
+        let old = std::mem::take(self);
+        let mut out = MessageBatch::with_capacity(old.len(), old.data.len());
+        for i in 0..old.len() {
+            let f = &old.fields[i * FIELDS..(i + 1) * FIELDS];
+            if !keep(&old.topics[f[0] as usize], f[1]) {
+                continue;
+            }
+            let (ks, kl) = out.bytes(old.range(f[2], f[3]));
+            let (vs, vl) = out.bytes(old.range(f[4], f[5]));
+            let first = out.header_keys.len() as i32;
+            for h in f[6] as usize..(f[6] + f[7]) as usize {
+                let hf = &old.header_fields[h * HEADER_FIELDS..(h + 1) * HEADER_FIELDS];
+                let (s, l) = out.bytes(old.range(hf[0], hf[1]));
+                out.header_keys.push(old.header_keys[h].clone());
+                out.header_fields.extend_from_slice(&[s, l]);
+            }
+            out.fields
+                .extend_from_slice(&[f[0], f[1], ks, kl, vs, vl, first, f[7]]);
+            out.offsets.push(old.offsets[i]);
+            out.timestamps.push(old.timestamps[i]);
+        }
+        // Topic indices stay valid: the topic table is kept as it was.
+        out.topics = old.topics;
+        out.last_topic = old.last_topic;
+        *self = out;
+    }
+
+    fn range(&self, start: i32, len: i32) -> Option<&[u8]> {
+        (len >= 0).then(|| &self.data[start as usize..(start + len) as usize])
+    }
+
     fn bytes(&mut self, b: Option<&[u8]>) -> (i32, i32) {
         match b {
             Some(b) => {
@@ -124,7 +160,7 @@ impl MessageBatch {
     }
 
     fn slice(&self, start: i32, len: i32) -> Option<Vec<u8>> {
-        (len >= 0).then(|| self.data[start as usize..(start + len) as usize].to_vec())
+        self.range(start, len).map(<[u8]>::to_vec)
     }
 
     /// Message `i` as an owned [`Message`] (for Rust callers and tests; a
@@ -267,6 +303,52 @@ mod tests {
         assert_eq!(m2.value.as_deref(), Some(&b"v2"[..]));
         assert!(m2.headers.is_empty());
         assert_eq!(b.data, b"kvalue1v2");
+    }
+
+    #[test]
+    fn retain_partitions_keeps_whole_rows_in_order() {
+        let mut b = MessageBatch::with_capacity(4, 0);
+        for (i, (topic, partition, h)) in [
+            ("t1", 0, false),
+            ("t2", 1, true),
+            ("t1", 1, true),
+            ("t2", 0, false),
+            ("t1", 1, false),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let m = msg(
+                topic,
+                Some(format!("k{i}").as_bytes()),
+                Some(format!("value{i}").as_bytes()),
+                h,
+            )
+            .set_partition(partition);
+            b.push_owned(&m);
+        }
+        let all: Vec<Message> = (0..b.len()).map(|i| b.message(i)).collect();
+        b.retain_partitions(|_, p| p == 1);
+        let kept: Vec<Message> = (0..b.len()).map(|i| b.message(i)).collect();
+        let want: Vec<Message> = all.into_iter().filter(|m| m.partition == 1).collect();
+        assert_eq!(kept.len(), 3);
+        assert_eq!(kept, want);
+        assert_eq!(
+            b.data.len(),
+            want.iter()
+                .map(|m| {
+                    m.key.as_ref().map_or(0, Vec::len)
+                        + m.value.as_ref().map_or(0, Vec::len)
+                        + m.headers
+                            .iter()
+                            .map(|h| h.value.as_ref().map_or(0, Vec::len))
+                            .sum::<usize>()
+                })
+                .sum::<usize>(),
+            "dropped rows' bytes are gone"
+        );
+        b.retain_partitions(|_, _| false);
+        assert!(b.is_empty() && b.data.is_empty());
     }
 
     /// The layout mirror must agree with librdkafka on real consumed

@@ -8,7 +8,7 @@
 //! At-least-once by default: `enable.auto.offset.store=false`, and bindings
 //! call [`Consumer::store_offsets`] only for messages the app has finished
 //! processing; auto-commit then commits only those.
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -58,6 +58,9 @@ pub struct Context {
     listener: Option<Arc<dyn ConsumerListener>>,
     identity: Option<crate::kerberos::Identity>,
     secrets: Vec<String>,
+    /// Revocations (and losses) so far: poll_batch compares it around each
+    /// poll to notice one that happened while its batch was filling.
+    revocations: AtomicU64,
 }
 
 impl ClientContext for Context {
@@ -102,6 +105,9 @@ impl Context {
 
 impl ConsumerContext for Context {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(_) = rebalance {
+            self.revocations.fetch_add(1, Ordering::AcqRel);
+        }
         if let (Some(l), Rebalance::Revoke(tpl)) = (&self.listener, rebalance) {
             let event = if consumer.assignment_lost() {
                 RebalanceEvent::Lost
@@ -145,6 +151,7 @@ impl Consumer {
                     .resolved()
                     .map(|c| c.secret_values())
                     .unwrap_or_default(),
+                revocations: AtomicU64::new(0),
             })
             .map_err(|e| KafkaError::from_rdkafka(e, "creating consumer"))?;
         let has_group = config.get("group.id").is_some_and(|g| !g.is_empty());
@@ -211,13 +218,22 @@ impl Consumer {
         }
         let deadline = Instant::now() + wait;
         let mut out = MessageBatch::with_capacity(max.min(4096), 0);
+        let revocations = &self.inner.context().revocations;
         while out.len() < max && !out.is_full() {
             let timeout = if out.is_empty() {
                 deadline.saturating_duration_since(Instant::now())
             } else {
                 Duration::ZERO
             };
-            match self.inner.poll(timeout) {
+            let seen = revocations.load(Ordering::Acquire);
+            let polled = self.inner.poll(timeout);
+            if !out.is_empty() && revocations.load(Ordering::Acquire) != seen {
+                // A revocation ran inside that poll: rows taken before it may be
+                // of partitions gone now. Their new owner starts from the
+                // committed offset, so dropping them loses nothing.
+                self.drop_unassigned(&mut out);
+            }
+            match polled {
                 None => {
                     if !out.is_empty() || Instant::now() >= deadline {
                         break;
@@ -248,6 +264,20 @@ impl Consumer {
             self.batch_bytes.store(out.data.len(), Ordering::Relaxed);
         }
         Ok(out)
+    }
+
+    fn drop_unassigned(&self, batch: &mut MessageBatch) {
+        let owned: std::collections::HashSet<(String, i32)> = match self.inner.assignment() {
+            Ok(tpl) => tpl
+                .elements()
+                .iter()
+                .map(|e| (e.topic().to_string(), e.partition()))
+                .collect(),
+            // Unknown: keep every row (dropping a row of a partition still
+            // owned would skip it for good; storing one of a revoked one fails harmlessly).
+            Err(_) => return,
+        };
+        batch.retain_partitions(|t, p| owned.contains(&(t.to_string(), p)));
     }
 
     /// Marks messages as processed: stores `offset` (the *next* offset to
