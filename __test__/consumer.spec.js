@@ -256,7 +256,7 @@ test('read-ahead: a rebalance while a batch is processed waits for it; no messag
   // Small record batches, fetched a few at a time: each consumed batch mixes
   // partitions, so the rest of a batch holds messages of revoked partitions.
   const p = new Producer(plaintext({ 'linger.ms': 0 }))
-  for (let r = 0; r < 100; r++) {
+  for (let r = 0; r < 150; r++) {
     await p.sendBatch(Array.from({ length: 20 }, (_, i) => ({ topic, partition: i % 4, value: `r${r}i${i}` })))
   }
   await p.close()
@@ -281,7 +281,7 @@ test('read-ahead: a rebalance while a batch is processed waits for it; no messag
   const note = (m) => {
     const k = `${m.partition}:${m.offset}`
     got.set(k, (got.get(k) || 0) + 1)
-    if (got.size === 2000) done.abort()
+    if (got.size === 3000) done.abort()
   }
   let bLoop = null
   let n = 0
@@ -301,7 +301,7 @@ test('read-ahead: a rebalance while a batch is processed waits for it; no messag
   clearTimeout(guard)
   assert.ok(revocations > 0, 'the second member never took partitions')
   assert.deepEqual(late, [], 'messages of revoked partitions came after onRevoke')
-  assert.equal(got.size, 2000, 'every message reached one of the members')
+  assert.equal(got.size, 3000, 'every message reached one of the members')
 })
 
 test('3 members on 6 partitions get 2 each; when one leaves, the others take over well within session.timeout.ms', async () => {
