@@ -327,16 +327,22 @@ const CLIENT_ERROR = 0xffffffff
 
 class Producer extends EventEmitter {
   #native
-  // Records in flight, by id: slot i is id #base + i. For send(), the slot is
-  // the promise's resolve function, with its reject and topic in the parallel
-  // arrays; for produce(), its onDelivery (or noop) with ON_DELIVERY as the
-  // reject; for sendBatch(), one entry shared by the batch. Arrays, not a Map and no object per send():
-  // objects alive while in flight make every young-generation GC longer.
-  #slots = []
-  #rejects = []
-  #topics = []
-  #far = new Map() // id -> [slot, reject, topic] for stragglers moved out by #compact
-  #base = 1
+  // Records in flight, by id, in a ring: id's slot is `id & #mask`. For send(),
+  // the slot is the promise's resolve function, with its reject and topic in
+  // the parallel arrays; for produce(), its onDelivery (or noop) with
+  // ON_DELIVERY as the reject; for sendBatch(), one entry shared by the batch.
+  // Fixed arrays, not a Map, no object per send() and no array that grows and
+  // shifts: objects or fresh arrays alive while records are in flight make
+  // every young-generation GC copy them (the event-loop delay of scenario 5).
+  #slots = new Array(1024).fill(undefined)
+  #rejects = new Array(1024).fill(undefined)
+  #topics = new Array(1024).fill(undefined)
+  #mask = 1023
+  #next = 1 // id of the next record
+  #far = new Map() // id -> [slot, reject, topic] for stragglers moved out of the ring
+  #takenReject = undefined // see #take
+  #takenTopic = undefined
+  #base = 1 // ids below it are settled or in #far
   #live = 0
   #packer = new Packer() // send()s not yet handed to the addon (flushed in a microtask or when full)
   #flushQueued = false
@@ -392,7 +398,7 @@ class Producer extends EventEmitter {
       // `topics`: one string when the whole batch goes to one topic (the usual case).
       const topic = recs[0].topic
       const topics = recs.every((r) => r.topic === topic) ? topic : recs.map((r) => r.topic)
-      const entry = { topics, first: 0, reports: new Array(recs.length), left: recs.length, resolve, reject }
+      const entry = { topics, first: 0, at: new Float64Array(recs.length * 3), left: recs.length, resolve, reject }
       for (let i = 0; i < recs.length; i++) {
         const id = this.#track(entry)
         if (i === 0) entry.first = id
@@ -510,63 +516,94 @@ class Producer extends EventEmitter {
 
   /** Registers an in-flight record (see #slots); returns its id. */
   #track(entry, reject = undefined, topic = undefined) {
-    const id = this.#base + this.#slots.length
-    this.#slots.push(entry)
-    this.#rejects.push(reject)
-    this.#topics.push(topic)
+    if (this.#next - this.#base > this.#mask) this.#makeRoom()
+    const id = this.#next++
+    const i = id & this.#mask
+    this.#slots[i] = entry
+    this.#rejects[i] = reject
+    this.#topics[i] = topic
     this.#live++
     // Keep Node alive while records are in flight; the delivery callback itself is weak.
     if (this.#keepAlive === null) this.#keepAlive = setInterval(noop, 1 << 30)
     return id
   }
 
-  /** Removes id's record: [slot, reject, topic], or undefined when already settled. */
+  /**
+   * Removes id's record and returns its slot (undefined when already settled);
+   * its reject and topic are left in #takenReject/#takenTopic, so that settling
+   * allocates nothing per record.
+   */
   #take(id) {
-    const i = id - this.#base
-    if (i < 0) {
+    if (id < this.#base) {
       const f = this.#far.get(id)
       if (f === undefined) return undefined
       this.#far.delete(id)
       this.#live--
-      return f
+      this.#takenReject = f[1]
+      this.#takenTopic = f[2]
+      return f[0]
     }
+    if (id >= this.#next) return undefined
+    const i = id & this.#mask
     const e = this.#slots[i]
     if (e === undefined) return undefined
-    const out = [e, this.#rejects[i], this.#topics[i]]
+    this.#takenReject = this.#rejects[i]
+    this.#takenTopic = this.#topics[i]
     this.#slots[i] = undefined
     this.#rejects[i] = undefined
+    this.#topics[i] = undefined
     this.#live--
-    return out
+    return e
   }
 
-  /** Drops settled slots at the front once they are most of the array. */
+  /** Moves #base past the settled records at the front of the ring. */
   #compact() {
     const slots = this.#slots
-    let h = slots.length
-    if (this.#live > 0) {
-      h = 0
-      while (h < slots.length && slots[h] === undefined) h++
-      if (h < 1024 || h * 2 < slots.length) {
-        // A few records stuck in flight (e.g. a partition without a leader)
-        // must not pin every later slot: move them aside and start afresh.
-        if (slots.length < 65536 || (this.#live - this.#far.size) * 4 > slots.length) return
-        for (let i = 0; i < slots.length; i++) {
-          if (slots[i] !== undefined) this.#far.set(this.#base + i, [slots[i], this.#rejects[i], this.#topics[i]])
-        }
-        h = slots.length
+    const m = this.#mask
+    let b = this.#base
+    while (b < this.#next && slots[b & m] === undefined) b++
+    this.#base = b
+  }
+
+  /**
+   * The ring is full. A few records stuck in flight (e.g. a partition without a
+   * leader) must not make it grow for ever: when they are under a quarter of a
+   * large ring they move to #far; otherwise the ring doubles.
+   */
+  #makeRoom() {
+    this.#compact()
+    if (this.#next - this.#base <= this.#mask) return
+    const [slots, rejects, topics, m] = [this.#slots, this.#rejects, this.#topics, this.#mask]
+    const size = m + 1
+    if (size >= 65536 && (this.#live - this.#far.size) * 4 <= size) {
+      for (let id = this.#base; id < this.#next; id++) {
+        const i = id & m
+        if (slots[i] === undefined) continue
+        this.#far.set(id, [slots[i], rejects[i], topics[i]])
+        slots[i] = rejects[i] = topics[i] = undefined
       }
+      this.#base = this.#next
+      return
     }
-    slots.splice(0, h)
-    this.#rejects.splice(0, h)
-    this.#topics.splice(0, h)
-    this.#base += h
+    const nm = size * 2 - 1
+    const [s2, r2, t2] = [0, 0, 0].map(() => new Array(size * 2).fill(undefined))
+    for (let id = this.#base; id < this.#next; id++) {
+      s2[id & nm] = slots[id & m]
+      r2[id & nm] = rejects[id & m]
+      t2[id & nm] = topics[id & m]
+    }
+    this.#slots = s2
+    this.#rejects = r2
+    this.#topics = t2
+    this.#mask = nm
   }
 
   /** Settles id's promise with a report, or with `err`. */
   #settle(id, err, partition, offset, ts) {
-    const t = this.#take(id)
-    if (t === undefined) return
-    const [e, reject, topic] = t
+    const e = this.#take(id)
+    if (e === undefined) return
+    const reject = this.#takenReject
+    const topic = this.#takenTopic
     if (typeof e === 'function') {
       // A send() (e resolves its promise) or a produce() (e is its onDelivery).
       if (reject === ON_DELIVERY) {
@@ -582,8 +619,13 @@ class Producer extends EventEmitter {
       e.reject(err)
       return
     }
-    e.reports[id - e.first] = { topic: typeof e.topics === 'string' ? e.topics : e.topics[id - e.first], partition, offset, timestamp: ts >= 0 ? ts : null }
-    if (--e.left === 0) e.resolve(e.reports)
+    // Numbers now, report objects once the whole batch is in: objects kept
+    // while the rest is in flight would be copied by every young-generation GC.
+    const i = id - e.first
+    e.at[i * 3] = partition
+    e.at[i * 3 + 1] = offset
+    e.at[i * 3 + 2] = ts
+    if (--e.left === 0) e.resolve(batchReports(e))
   }
 
   #add(rec, id) {
@@ -684,6 +726,18 @@ class Producer extends EventEmitter {
 }
 
 function noop() {}
+
+/** The DeliveryReports of a completed sendBatch() entry, in order. */
+function batchReports(e) {
+  const { at, topics } = e
+  const n = at.length / 3
+  const out = new Array(n)
+  for (let i = 0; i < n; i++) {
+    const ts = at[i * 3 + 2]
+    out[i] = { topic: typeof topics === 'string' ? topics : topics[i], partition: at[i * 3], offset: at[i * 3 + 1], timestamp: ts >= 0 ? ts : null }
+  }
+  return out
+}
 
 /** Marks a produce() slot: the slot holds its onDelivery callback (see Producer #slots). */
 const ON_DELIVERY = Symbol('onDelivery')

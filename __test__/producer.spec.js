@@ -219,6 +219,34 @@ test('an unknown topic with auto-creation off rejects within message.timeout.ms,
   await p.close()
 })
 
+test('a record stuck in flight holds up nothing: 200,000 others are acknowledged in order around it, then it fails on time', async () => {
+  // In-flight records live in a ring keyed by id; one that stays unacknowledged
+  // (here: a topic that does not exist) must neither block nor mix up the rest.
+  const topic = await createTopic(3)
+  const missing = unique('no-such-topic')
+  const p = new Producer(plaintext({ 'allow.auto.create.topics': false, 'message.timeout.ms': 20000, 'linger.ms': 5 }))
+  const t0 = Date.now()
+  const stuck = p.send({ topic: missing, value: 'x' }).then(() => null, (e) => e)
+  // 100,000 at once (the ring grows), then 100 awaited batches (the stuck record is moved aside).
+  const burst = await Promise.all(Array.from({ length: 100000 }, (_, i) => p.send({ topic, value: `b${i}` })))
+  const batches = []
+  for (let i = 0; i < 100; i++) batches.push(...(await p.sendBatch(Array.from({ length: 1000 }, (_, j) => ({ topic, value: `s${i}-${j}` })))))
+  const reports = [...burst, ...batches]
+  assert.equal(reports.length, 200000)
+  assert.ok(reports.every((r) => r.topic === topic && r.partition >= 0 && r.partition < 3 && r.offset >= 0))
+  const seen = new Set(reports.map((r) => `${r.partition}:${r.offset}`))
+  assert.equal(seen.size, 200000, 'two records got the same report')
+  const last = [-1, -1, -1]
+  for (const r of reports) {
+    assert.ok(r.offset > last[r.partition], `partition ${r.partition}: offset ${r.offset} after ${last[r.partition]} (reports out of send order)`)
+    last[r.partition] = r.offset
+  }
+  const err = await stuck
+  assert.ok(err instanceof KafkaError && err.message.includes(missing), String(err))
+  assert.ok(Date.now() - t0 < 20000 + 5000, `the stuck record took ${Date.now() - t0} ms to fail`)
+  await p.close()
+})
+
 test('a record of the wrong shape is a TypeError naming the field', async () => {
   const p = new Producer(plaintext())
   await assert.rejects(p.send({ topic: 't', value: 42 }), (e) => e instanceof TypeError && /record\.value/.test(e.message))
