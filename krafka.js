@@ -931,7 +931,7 @@ class Consumer extends EventEmitter {
   /** Manual assignment: [{ topic, partition, offset? }]. */
   assign(partitions) {
     call(() => this.#native.assign(partitions))
-    if (this.#ahead !== null) this.#ahead.stale = true
+    this.#positionsChanged()
   }
 
   /** Current assignment. */
@@ -1058,23 +1058,21 @@ class Consumer extends EventEmitter {
   /** Moves fetch positions: [{ topic, partition, offset }] (offset omitted = beginning). */
   async seek(partitions, timeoutMs = 10000) {
     this.#checkOpen()
-    if (this.#ahead !== null) {
-      this.#ahead.stale = true
-      for (const p of partitions) this.#seeked.set(p.topic + '\0' + p.partition, p.offset)
-    }
+    if (this.#ahead !== null) for (const p of partitions) this.#seeked.set(p.topic + '\0' + p.partition, p.offset)
+    this.#positionsChanged()
     return callAsync(this.#native.seek(partitions, timeoutMs))
   }
 
   /** Stops fetching from these partitions until resume(). */
   pause(partitions) {
     call(() => this.#native.pause(partitions))
-    if (this.#ahead !== null) this.#ahead.stale = true
+    this.#positionsChanged()
   }
 
   /** Resumes fetching from paused partitions. */
   resume(partitions) {
     call(() => this.#native.resume(partitions))
-    if (this.#ahead !== null) this.#ahead.stale = true
+    this.#positionsChanged()
   }
 
   /** Fetch positions (next offset to hand out) of the assigned partitions, or of `partitions` only. */
@@ -1197,6 +1195,11 @@ class Consumer extends EventEmitter {
       this.#holding = true
     }
     return new RawBatch(got)
+  }
+
+  /** seek()/pause()/resume()/assign(): a batch already read ahead must not be handed out (see #rewind). */
+  #positionsChanged() {
+    if (this.#ahead !== null) this.#ahead.stale = true
   }
 
   /**

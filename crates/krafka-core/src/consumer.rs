@@ -267,7 +267,8 @@ impl Consumer {
     }
 
     fn drop_unassigned(&self, batch: &mut MessageBatch) {
-        let owned: std::collections::HashSet<(String, i32)> = match self.inner.assignment() {
+        // An assignment is a handful of partitions: a scan, no allocation per row.
+        let owned: Vec<(String, i32)> = match self.inner.assignment() {
             Ok(tpl) => tpl
                 .elements()
                 .iter()
@@ -277,7 +278,7 @@ impl Consumer {
             // owned would skip it for good; storing one of a revoked one fails harmlessly).
             Err(_) => return,
         };
-        batch.retain_partitions(|t, p| owned.contains(&(t.to_string(), p)));
+        batch.retain_partitions(|t, p| owned.iter().any(|(ot, op)| ot == t && *op == p));
     }
 
     /// Marks messages as processed: stores `offset` (the *next* offset to
