@@ -181,7 +181,7 @@ export interface GroupMetadata {
 }
 
 export interface IterateOptions {
-  /** Messages per native crossing (default 1000). */
+  /** Messages per native crossing at most (default 2000; rawBatches() 10,000). */
   maxMessages?: number
   /** How long one poll waits for the first message (default 100 ms). */
   maxWaitMs?: number

@@ -49,6 +49,14 @@ test('for await yields messages with Buffers and nulls; batches() yields arrays;
   }
   assert.deepEqual(Object.keys(got[0]).sort(), ['headers', 'key', 'offset', 'partition', 'timestamp', 'topic', 'value'])
   assert.ok(Buffer.isBuffer(got[0].key) && Buffer.isBuffer(got[0].value))
+  // Views into the batch built like Node's own Buffers: every Buffer behaviour holds.
+  assert.ok(got[0].value instanceof Buffer && got[0].value.constructor === Buffer)
+  assert.equal(got[0].value.toString(), 'one')
+  assert.ok(got[0].value.equals(Buffer.from('one')))
+  assert.equal(require('node:util').inspect(got[0].key), '<Buffer 61>')
+  assert.deepEqual(JSON.parse(JSON.stringify(got[0].key)), { type: 'Buffer', data: [97] })
+  assert.ok(Buffer.isBuffer(got[0].value.subarray(1)) && Buffer.isBuffer(got[0].value.slice(1)))
+  assert.equal(Buffer.concat([got[0].key, got[2].value]).toString(), 'athree')
   assert.equal(got[0].headers[0].value.toString(), 'x')
   assert.equal(got[1].key, null)
   assert.equal(got[1].value, null)
@@ -533,6 +541,38 @@ test('the event loop keeps turning during a 100,000-message for await', async (t
   t.diagnostic(`for await over 100k: ${(100000 / secs).toFixed(0)} msg/s; event-loop p50 ${(h.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, max ${(h.max / 1e6).toFixed(1)} ms`)
   assert.equal(n, 100000)
   assert.ok(h.percentile(99) / 1e6 < 250)
+})
+
+test('for await lets the event loop take a turn every few ms, even inside one batch', async () => {
+  const topic = await createTopic(1)
+  await seed(topic, 4000)
+  const c = consumer()
+  c.subscribe([topic])
+  // Wait until the whole topic can come as one batch, so no fetch wait splits it.
+  await pollUntil([c], () => c.assignment().length === 1)
+  await c.seek([{ topic, partition: 0, offset: 0 }])
+  await sleep(500)
+  let ticks = 0
+  let longest = 0
+  let last = performance.now()
+  const timer = setInterval(() => {
+    const now = performance.now()
+    longest = Math.max(longest, now - last)
+    last = now
+    ticks++
+  }, 1)
+  let n = 0
+  for await (const m of c.messages({ maxMessages: 4000 })) {
+    // 50 µs of work per message: 4,000 of them would hold the loop for 200 ms.
+    const until = performance.now() + 0.05
+    while (performance.now() < until);
+    if (n === 0) last = performance.now()
+    if (++n === 4000 || m.offset === 3999) break
+  }
+  clearInterval(timer)
+  assert.equal(n, 4000)
+  assert.ok(ticks >= 20, `the timer ran ${ticks} times in ~200 ms of loop bodies`)
+  assert.ok(longest < 60, `the longest gap between timer runs was ${longest.toFixed(1)} ms`)
 })
 
 test('an AbortSignal passed to messages() stops the loop and leaves the group', async () => {
