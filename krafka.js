@@ -906,7 +906,9 @@ class Consumer extends EventEmitter {
   #ahead = null // { p: Promise of the next native batch, stale: positions changed since it started }
   #holding = false // an iterator's batch is being processed
   #deferred = []
-  #seeked = new Map() // "topic\0partition" -> seek() target, while a read-ahead is out
+  #handed = 0 // poll number of the last batch handed out (see #onEvent)
+  #seeked = new Map() // "topic\0partition" -> seek() target since the last batch handed out
+  #rewound = new Set() // partitions already put back since then (see #rewind)
   #hooks = {}
   #oauthCb = null
 
@@ -1086,7 +1088,7 @@ class Consumer extends EventEmitter {
   /** Moves fetch positions: [{ topic, partition, offset }] (offset omitted = beginning). */
   async seek(partitions, timeoutMs = 10000) {
     this.#checkOpen()
-    if (this.#ahead !== null) for (const p of partitions) this.#seeked.set(p.topic + '\0' + p.partition, p.offset)
+    for (const p of partitions) this.#seeked.set(p.topic + '\0' + p.partition, p.offset)
     this.#positionsChanged()
     return callAsync(this.#native.seek(partitions, timeoutMs))
   }
@@ -1127,7 +1129,7 @@ class Consumer extends EventEmitter {
     if (this.#closing) return this.#closing
     this.#closing = (async () => {
       this.#holding = false
-      this.#runDeferred()
+      this.#runDeferred(true)
       try {
         this.#storeProcessed()
       } catch {
@@ -1165,18 +1167,25 @@ class Consumer extends EventEmitter {
       )
       return
     }
-    if (this.#holding && !this.#closed) {
+    // A rebalance waits while a batch is being processed, and while a batch
+    // filled before it (a poll numbered lower than the rebalance's) is still
+    // to be handed out: read-ahead must not show a message of a revoked
+    // partition after onRevoke.
+    if (!this.#closed && (this.#holding || ev.poll > this.#handed + 1)) {
       this.#deferred.push(ev)
       return
     }
     this.#rebalance(ev)
   }
 
-  /** Runs rebalance events that waited for the batch being processed. */
-  #runDeferred() {
+  /** Runs the rebalance events whose turn has come (all of them when closing). */
+  #runDeferred(all = false) {
     const evs = this.#deferred
     this.#deferred = []
-    for (const ev of evs) this.#rebalance(ev)
+    for (const ev of evs) {
+      if (all || ev.poll <= this.#handed + 1) this.#rebalance(ev)
+      else this.#deferred.push(ev)
+    }
   }
 
   #rebalance(ev) {
@@ -1210,14 +1219,34 @@ class Consumer extends EventEmitter {
     this.#holding = false
     this.#runDeferred()
     this.#storeProcessed()
-    let got
     const a = this.#ahead
     this.#ahead = null
-    if (a !== null && a.stale) await this.#rewind(await callAsync(a.p))
-    else if (a !== null) got = await callAsync(a.p)
-    if (got === undefined) got = await callAsync(this.#native.pollBatch(max, waitMs))
+    let got
+    try {
+      got = a !== null ? await callAsync(a.p) : undefined
+      let stale = a !== null && a.stale
+      // With `ahead`, the addon also chains: the poll after this one starts as
+      // soon as this one is done (see pollBatch in crates/krafka-node).
+      for (;;) {
+        if (got === undefined) {
+          got = await callAsync(this.#native.pollBatch(max, waitMs, ahead))
+          stale = false
+        }
+        if (!stale && !got.stale) break
+        await this.#rewind(got)
+        got = undefined
+      }
+    } catch (e) {
+      // A failed poll chains nothing, so no batch is left to wait for.
+      this.#handed = Infinity
+      this.#runDeferred()
+      throw e
+    }
+    this.#handed = got.poll
+    this.#seeked.clear()
+    this.#rewound.clear()
     if (ahead && !this.#closed && got.nums.length > 0) {
-      const p = this.#native.pollBatch(max, waitMs)
+      const p = this.#native.pollBatch(max, waitMs, true)
       p.catch(noop) // its error, if any, surfaces when it is taken
       this.#ahead = { p, stale: false }
       this.#holding = true
@@ -1228,23 +1257,26 @@ class Consumer extends EventEmitter {
   /** seek()/pause()/resume()/assign(): a batch already read ahead must not be handed out (see #rewind). */
   #positionsChanged() {
     if (this.#ahead !== null) this.#ahead.stale = true
+    this.#native.positionsChanged()
   }
 
   /**
-   * A read-ahead batch fetched before seek()/pause()/resume()/assign() is not
-   * handed out: each of its partitions is moved back to its first row (or to
-   * the offset seek() asked for), so nothing in it is skipped or comes early.
+   * A batch read ahead before seek()/pause()/resume()/assign() is not handed
+   * out: each of its partitions is moved back to its first row (or to the
+   * offset seek() asked for), so nothing in it is skipped or comes early.
+   * With two such batches, the earlier one's first rows win (#rewound).
    */
   async #rewind(b) {
     const seeked = this.#seeked
-    this.#seeked = new Map()
     const { fields, nums, topics } = b
     const to = new Map()
     for (let i = 0, n = nums.length >> 1; i < n; i++) {
       const topic = topics[fields[i << 3]]
       const partition = fields[(i << 3) + 1]
       const k = topic + '\0' + partition
-      if (!to.has(k)) to.set(k, { topic, partition, offset: seeked.has(k) ? seeked.get(k) : nums[i << 1] })
+      if (this.#rewound.has(k) || to.has(k)) continue
+      this.#rewound.add(k)
+      to.set(k, { topic, partition, offset: seeked.has(k) ? seeked.get(k) : nums[i << 1] })
     }
     const owned = new Set(this.assignment().map((p) => p.topic + '\0' + p.partition))
     const list = [...to].filter(([k]) => owned.has(k)).map(([, p]) => p)

@@ -36,6 +36,11 @@ pub struct MessageBatch {
     pub header_keys: Vec<String>,
     /// [`HEADER_FIELDS`] per header: value start, value length.
     pub header_fields: Vec<i32>,
+    /// Number of the `Consumer::poll_batch` call that filled it (1, 2, ...).
+    /// Rebalance events carry the number of the poll they happened in, so a
+    /// binding that reads ahead can hold a rebalance back until every batch
+    /// filled before it has been processed.
+    pub poll: u64,
     /// librdkafka's topic handle of the last row and its index: resolving a
     /// topic name per message (strlen + UTF-8 check) was measurable.
     last_topic: (usize, usize),
@@ -141,6 +146,7 @@ impl MessageBatch {
         // Topic indices stay valid: the topic table is kept as it was.
         out.topics = old.topics;
         out.last_topic = old.last_topic;
+        out.poll = old.poll;
         *self = out;
     }
 

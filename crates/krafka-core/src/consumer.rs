@@ -35,8 +35,10 @@ pub enum RebalanceEvent {
 /// Receives group events. Called on the consumer's polling thread; a
 /// revocation waits for `on_rebalance` to return, so the app can commit first.
 pub trait ConsumerListener: Send + Sync + 'static {
-    /// Assignment changed. Blocks the rebalance until it returns.
-    fn on_rebalance(&self, event: RebalanceEvent, partitions: Vec<TopicPartitionOffset>);
+    /// Assignment changed. Blocks the rebalance until it returns. `poll` is
+    /// the number of the [`Consumer::poll_batch`] call it happened in (see
+    /// [`MessageBatch::poll`](crate::MessageBatch::poll)).
+    fn on_rebalance(&self, event: RebalanceEvent, partitions: Vec<TopicPartitionOffset>, poll: u64);
     /// A client-level error (broker down, authentication failed, ...).
     fn on_error(&self, error: KafkaError);
     /// A librdkafka log line (secrets redacted). Default: ignored.
@@ -61,6 +63,9 @@ pub struct Context {
     /// Revocations (and losses) so far: poll_batch compares it around each
     /// poll to notice one that happened while its batch was filling.
     revocations: AtomicU64,
+    /// poll_batch calls so far: a binding that reads ahead tells by this
+    /// number which batches were filled before a rebalance.
+    polls: AtomicU64,
 }
 
 impl ClientContext for Context {
@@ -114,13 +119,13 @@ impl ConsumerContext for Context {
             } else {
                 RebalanceEvent::Revoked
             };
-            l.on_rebalance(event, from_tpl(tpl));
+            l.on_rebalance(event, from_tpl(tpl), self.polls.load(Ordering::Acquire));
         }
     }
 
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let (Some(l), Rebalance::Assign(tpl)) = (&self.listener, rebalance) {
-            l.on_rebalance(RebalanceEvent::Assigned, from_tpl(tpl));
+            l.on_rebalance(RebalanceEvent::Assigned, from_tpl(tpl), self.polls.load(Ordering::Acquire));
         }
     }
 }
@@ -152,6 +157,7 @@ impl Consumer {
                     .map(|c| c.secret_values())
                     .unwrap_or_default(),
                 revocations: AtomicU64::new(0),
+                polls: AtomicU64::new(0),
             })
             .map_err(|e| KafkaError::from_rdkafka(e, "creating consumer"))?;
         let has_group = config.get("group.id").is_some_and(|g| !g.is_empty());
@@ -218,6 +224,7 @@ impl Consumer {
         }
         let deadline = Instant::now() + wait;
         let mut out = MessageBatch::with_capacity(max.min(4096), 0);
+        out.poll = self.inner.context().polls.fetch_add(1, Ordering::AcqRel) + 1;
         let revocations = &self.inner.context().revocations;
         while out.len() < max && !out.is_full() {
             let timeout = if out.is_empty() {

@@ -1,11 +1,11 @@
 //! `NativeAdmin`: topic management.
-use std::sync::Arc;
 use std::time::Duration;
 
 use krafka_core::{Admin, NewTopic as CoreNewTopic};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use crate::client::Shared;
 use crate::error::{join_error, IntoNapi};
 
 /// A topic to create.
@@ -24,7 +24,7 @@ pub struct NewTopic {
 /// Low-level admin client used by krafka.js's `Admin`.
 #[napi]
 pub struct NativeAdmin {
-    inner: Arc<Admin>,
+    inner: Shared<Admin>,
 }
 
 #[napi]
@@ -37,7 +37,7 @@ impl NativeAdmin {
     pub fn new(config: Object) -> Result<Self> {
         let cfg = crate::config::from_js(&config)?;
         Ok(NativeAdmin {
-            inner: Arc::new(Admin::new(&cfg).napi()?),
+            inner: Shared::new(Admin::new(&cfg).napi()?),
         })
     }
 
@@ -75,7 +75,7 @@ impl NativeAdmin {
         topic: Option<String>,
         timeout_ms: u32,
     ) -> Result<std::collections::HashMap<String, i32>> {
-        let a = self.inner.clone();
+        let a = self.inner.arc();
         let r = crate::error::blocking(move || {
             a.partitions(topic.as_deref(), Duration::from_millis(timeout_ms.into()))
         })

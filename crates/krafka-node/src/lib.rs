@@ -3,6 +3,7 @@
 #![deny(clippy::unwrap_used)]
 
 mod admin;
+mod client;
 mod config;
 mod consumer;
 mod error;

@@ -13,6 +13,7 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
+use crate::client::Shared;
 use crate::error::{encode, IntoNapi};
 
 /// What `producePacked` did with a chunk of records.
@@ -178,7 +179,7 @@ fn span(data: &[u8], start: i32, len: i32) -> Result<Option<&[u8]>> {
 /// Low-level producer used by krafka.js's `Producer`.
 #[napi]
 pub struct NativeProducer {
-    inner: Arc<Producer>,
+    inner: Shared<Producer>,
 }
 
 #[napi]
@@ -198,7 +199,7 @@ impl NativeProducer {
         ));
         let inner = Producer::new(&cfg, sink).napi()?;
         Ok(NativeProducer {
-            inner: Arc::new(inner),
+            inner: Shared::new(inner),
         })
     }
 
@@ -349,14 +350,14 @@ impl NativeProducer {
     /// Rejects with `ERR__TIMED_OUT` after `timeoutMs`.
     #[napi]
     pub async fn flush(&self, timeout_ms: u32) -> Result<()> {
-        let p = self.inner.clone();
+        let p = self.inner.arc();
         crate::error::blocking(move || p.flush(Duration::from_millis(timeout_ms.into()))).await
     }
 
     /// Transactions: `initTransactions`.
     #[napi]
     pub async fn init_transactions(&self, timeout_ms: u32) -> Result<()> {
-        let p = self.inner.clone();
+        let p = self.inner.arc();
         crate::error::blocking(move || {
             p.init_transactions(Duration::from_millis(timeout_ms.into()))
         })
@@ -372,7 +373,7 @@ impl NativeProducer {
     /// Transactions: `commitTransaction`.
     #[napi]
     pub async fn commit_transaction(&self, timeout_ms: u32) -> Result<()> {
-        let p = self.inner.clone();
+        let p = self.inner.arc();
         crate::error::blocking(move || {
             p.commit_transaction(Duration::from_millis(timeout_ms.into()))
         })
@@ -382,7 +383,7 @@ impl NativeProducer {
     /// Transactions: `abortTransaction`.
     #[napi]
     pub async fn abort_transaction(&self, timeout_ms: u32) -> Result<()> {
-        let p = self.inner.clone();
+        let p = self.inner.arc();
         crate::error::blocking(move || {
             p.abort_transaction(Duration::from_millis(timeout_ms.into()))
         })
@@ -397,7 +398,7 @@ impl NativeProducer {
         consumer: &crate::consumer::NativeConsumer,
         timeout_ms: u32,
     ) -> Result<()> {
-        let p = self.inner.clone();
+        let p = self.inner.arc();
         let c = consumer.core();
         let o: Vec<krafka_core::TopicPartitionOffset> =
             offsets.into_iter().map(Into::into).collect();
@@ -410,7 +411,7 @@ impl NativeProducer {
     /// Flushes, then stops delivery once every report was handed to JS.
     #[napi]
     pub async fn close(&self, timeout_ms: u32) -> Result<()> {
-        let p = self.inner.clone();
+        let p = self.inner.arc();
         crate::error::blocking(move || p.close(Duration::from_millis(timeout_ms.into()))).await
     }
 }
