@@ -222,7 +222,8 @@ test('read-ahead: seek() and pause() inside for await take effect from the next 
   const c = new Consumer(plaintext({ 'group.id': unique('ahead'), 'enable.auto.commit': false }))
   c.assign([{ topic, partition: 0, offset: 0 }])
   const seen = []
-  for await (const m of c.messages({ maxMessages: 50 })) {
+  // A bound, so that a skipped message fails the test instead of hanging it.
+  for await (const m of c.messages({ maxMessages: 50, signal: AbortSignal.timeout(30000) })) {
     seen.push(m.offset)
     if (m.offset === 20) await c.seek([{ topic, partition: 0, offset: 250 }])
     if (m.offset === 299) break
@@ -239,7 +240,7 @@ test('read-ahead: seek() and pause() inside for await take effect from the next 
   let p1 = 0
   let pausedAt = -1
   let duringPause = 0
-  for await (const m of d.messages({ maxMessages: 50 })) {
+  for await (const m of d.messages({ maxMessages: 50, signal: AbortSignal.timeout(30000) })) {
     if (m.partition === 0) {
       p0.push(m.offset)
       if (pausedAt >= 0) duringPause++
