@@ -1223,13 +1223,13 @@ class Consumer extends EventEmitter {
     this.#ahead = null
     let got
     try {
-      got = a !== null ? await callAsync(a.p) : undefined
+      got = a !== null ? this.#native.openBatch(await callAsync(a.p)) : undefined
       let stale = a !== null && a.stale
       // With `ahead`, the addon also chains: the poll after this one starts as
       // soon as this one is done (see pollBatch in crates/krafka-node).
       for (;;) {
         if (got === undefined) {
-          got = await callAsync(this.#native.pollBatch(max, waitMs, ahead))
+          got = this.#native.openBatch(await callAsync(this.#native.pollBatch(max, waitMs, ahead)))
           stale = false
         }
         if (!stale && !got.stale) break

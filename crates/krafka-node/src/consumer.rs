@@ -384,13 +384,17 @@ impl NativeConsumer {
     /// With `chain`, the next poll starts on a worker thread the moment this
     /// one is done, not when JS asks for it: the hop to JS and back took
     /// ~10 % of consumption time. The next call takes that poll's batch.
-    #[napi(ts_return_type = "Promise<NativeBatch>")]
+    /// The batch stays in Rust until `openBatch()`: made into JS arrays only
+    /// when it is processed, a batch read ahead does not live through young
+    /// GCs waiting its turn (its buffer would then be promoted and held until
+    /// a full GC: +18 % RSS with 2,000-message batches).
+    #[napi(ts_return_type = "Promise<ExternalObject<NativeBatch>>")]
     pub async fn poll_batch(
         &self,
         max_messages: u32,
         max_wait_ms: u32,
         chain: Option<bool>,
-    ) -> Result<Batch> {
+    ) -> Result<External<Option<Batch>>> {
         let (max, wait) = (
             max_messages.max(1) as usize,
             Duration::from_millis(max_wait_ms.into()),
@@ -409,7 +413,18 @@ impl NativeConsumer {
                 *g = Some(next);
             }
         }
-        Ok(Batch(batch, stale))
+        Ok(External::new(Some(Batch(batch, stale))))
+    }
+
+    /// The columns of a batch from `pollBatch()`; once per batch.
+    #[napi(ts_args_type = "polled: ExternalObject<NativeBatch>", ts_return_type = "NativeBatch")]
+    pub fn open_batch(&self, polled: &mut External<Option<Batch>>) -> Result<Batch> {
+        polled.take().ok_or_else(|| {
+            crate::error::to_napi(krafka_core::KafkaError::InvalidArgument {
+                field: "openBatch".into(),
+                reason: "this batch was already opened".into(),
+            })
+        })
     }
 
     /// seek/pause/resume/assign happened: a poll already started (chained
