@@ -57,9 +57,10 @@ export declare class NativeConsumer {
   assign(partitions: Array<TopicPartition>): void
   /**
    * Up to `maxMessages` messages; waits at most `maxWaitMs` for the first one.
-   * With `chain`, the next poll starts on a worker thread the moment this
-   * one is done, not when JS asks for it: the hop to JS and back took
-   * ~10 % of consumption time. The next call takes that poll's batch.
+   * With `chain`, when this batch came back full, the next poll starts on a
+   * worker thread the moment this one is done, not when JS asks for it: the
+   * hop to JS and back took ~10 % of consumption time. The next call takes
+   * that poll's batch.
    * The batch stays in Rust until `openBatch()`: made into JS arrays only
    * when it is processed, a batch read ahead does not live through young
    * GCs waiting its turn (its buffer would then be promoted and held until
