@@ -764,7 +764,6 @@ function toRegexTopic(t) {
   return t
 }
 
-/** Bytes `start..start+len` of a batch's data as a Buffer view (null when len < 0). */
 /**
  * A Buffer view of an ArrayBuffer, built the way Node builds its own (a
  * Uint8Array subclass whose prototype is Buffer.prototype): `Buffer.isBuffer`,
@@ -775,6 +774,7 @@ class BufferView extends Uint8Array {}
 Object.setPrototypeOf(BufferView.prototype, Buffer.prototype)
 Object.defineProperty(BufferView.prototype, 'constructor', { value: Buffer, writable: true, configurable: true })
 
+/** Bytes `start..start+len` of a batch's data as a Buffer view (null when len < 0). */
 function view(data, start, len) {
   return len < 0 ? null : new BufferView(data.buffer, data.byteOffset + start, len)
 }
@@ -789,12 +789,10 @@ function headersOf(b, first, count) {
 }
 
 /**
- * Message objects of a native batch, in one tight pass (the per-message hot path
- * of for await). RawBatch.message(i) builds the same shape through its accessors;
- * sharing one row function here measured 7 % slower, so the loop stays inlined
- * (consumer.spec.js asserts both give equal objects).
+ * Row i of a native batch as the message object `for await` yields: the
+ * per-message hot path. for await builds each one as it hands it out;
+ * batches() and RawBatch.message(i) use the same function.
  */
-/** Row i of a native batch as the message object `for await` yields. */
 function messageAt(b, i) {
   const { data, fields, nums } = b
   const f = i << 3
