@@ -68,7 +68,11 @@ export declare class NativeConsumer {
    * ~15 MB now).
    */
   pollBatch(maxMessages: number, maxWaitMs: number, chain?: boolean | undefined | null): Promise<ExternalObject<NativeBatch>>
-  /** The columns of a batch from `pollBatch()`; once per batch. */
+  /**
+   * The columns of a batch from `pollBatch()`; once per batch. It is
+   * `stale` when `positionsChanged()` was called since its poll started,
+   * up to now: the one place that decides it.
+   */
   openBatch(polled: ExternalObject<NativeBatch>): NativeBatch
   /**
    * seek/pause/resume/assign happened: a poll already started (chained

@@ -804,8 +804,8 @@ function messageAt(b, i) {
     topic: b.topics[fields[f]],
     partition: fields[f + 1],
     offset: nums[i << 1],
-    key: kl < 0 ? null : new BufferView(data.buffer, data.byteOffset + fields[f + 2], kl),
-    value: vl < 0 ? null : new BufferView(data.buffer, data.byteOffset + fields[f + 4], vl),
+    key: view(data, fields[f + 2], kl),
+    value: view(data, fields[f + 4], vl),
     headers: hc === 0 ? [] : headersOf(b, fields[f + 6], hc),
     timestamp: ts === ts ? ts : null,
   }
@@ -901,7 +901,7 @@ class Consumer extends EventEmitter {
   // Read-ahead (iterators only): the next batch is fetched while the loop
   // bodies of the current one run. Rebalance events that arrive meanwhile wait
   // in #deferred until the current batch is done, as they would without it.
-  #ahead = null // { p: Promise of the next native batch, stale: positions changed since it started }
+  #ahead = null // Promise of the next polled batch (the addon marks it stale if positions changed since)
   #holding = false // an iterator's batch is being processed
   #deferred = []
   #handed = 0 // poll number of the last batch handed out (see #onEvent)
@@ -1221,16 +1221,14 @@ class Consumer extends EventEmitter {
     this.#ahead = null
     let got
     try {
-      got = a !== null ? this.#native.openBatch(await callAsync(a.p)) : undefined
-      let stale = a !== null && a.stale
+      got = a !== null ? this.#native.openBatch(await callAsync(a)) : undefined
       // With `ahead`, the addon also chains: the poll after this one starts as
       // soon as this one is done (see pollBatch in crates/krafka-node).
       for (;;) {
         if (got === undefined) {
           got = this.#native.openBatch(await callAsync(this.#native.pollBatch(max, waitMs, ahead)))
-          stale = false
         }
-        if (!stale && !got.stale) break
+        if (!got.stale) break
         await this.#rewind(got)
         got = undefined
       }
@@ -1246,7 +1244,7 @@ class Consumer extends EventEmitter {
     if (ahead && !this.#closed && got.nums.length > 0) {
       const p = this.#native.pollBatch(max, waitMs, true)
       p.catch(noop) // its error, if any, surfaces when it is taken
-      this.#ahead = { p, stale: false }
+      this.#ahead = p
       this.#holding = true
     }
     return new RawBatch(got)
@@ -1254,7 +1252,6 @@ class Consumer extends EventEmitter {
 
   /** seek()/pause()/resume()/assign(): a batch already read ahead must not be handed out (see #rewind). */
   #positionsChanged() {
-    if (this.#ahead !== null) this.#ahead.stale = true
     this.#native.positionsChanged()
   }
 

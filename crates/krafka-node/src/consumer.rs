@@ -293,6 +293,9 @@ type PollTask = tokio::task::JoinHandle<krafka_core::Result<krafka_core::Message
 /// A poll started ahead, and the `positions` count when it started.
 struct Chained(PollTask, u64);
 
+/// A polled batch waiting for `openBatch()`, and the `positions` count when its poll started.
+pub struct Polled(krafka_core::MessageBatch, u64);
+
 impl NativeConsumer {
     /// The shared core consumer (for transactional producers).
     pub fn core(&self) -> Arc<Consumer> {
@@ -396,7 +399,7 @@ impl NativeConsumer {
         max_messages: u32,
         max_wait_ms: u32,
         chain: Option<bool>,
-    ) -> Result<External<Option<Batch>>> {
+    ) -> Result<External<Option<Polled>>> {
         let (max, wait) = (
             max_messages.max(1) as usize,
             Duration::from_millis(max_wait_ms.into()),
@@ -418,13 +421,16 @@ impl NativeConsumer {
                 *g = Some(next);
             }
         }
-        Ok(External::new(Some(Batch(batch, stale))))
+        Ok(External::new(Some(Polled(batch, positions))))
     }
 
-    /// The columns of a batch from `pollBatch()`; once per batch.
+    /// The columns of a batch from `pollBatch()`; once per batch. It is
+    /// `stale` when `positionsChanged()` was called since its poll started,
+    /// up to now: the one place that decides it.
     #[napi(ts_args_type = "polled: ExternalObject<NativeBatch>", ts_return_type = "NativeBatch")]
-    pub fn open_batch(&self, polled: &mut External<Option<Batch>>) -> Result<Batch> {
-        polled.take().ok_or_else(|| {
+    pub fn open_batch(&self, polled: &mut External<Option<Polled>>) -> Result<Batch> {
+        let now = self.positions.load(Ordering::Acquire);
+        polled.take().map(|Polled(b, started)| Batch(b, started != now)).ok_or_else(|| {
             crate::error::to_napi(krafka_core::KafkaError::InvalidArgument {
                 field: "openBatch".into(),
                 reason: "this batch was already opened".into(),
