@@ -125,7 +125,11 @@ impl ConsumerContext for Context {
 
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let (Some(l), Rebalance::Assign(tpl)) = (&self.listener, rebalance) {
-            l.on_rebalance(RebalanceEvent::Assigned, from_tpl(tpl), self.polls.load(Ordering::Acquire));
+            l.on_rebalance(
+                RebalanceEvent::Assigned,
+                from_tpl(tpl),
+                self.polls.load(Ordering::Acquire),
+            );
         }
     }
 }

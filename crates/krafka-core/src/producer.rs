@@ -21,27 +21,39 @@ use crate::error::{KafkaError, Result};
 use crate::kerberos::Identity;
 use crate::record::{ProduceRecord, RecordRef, TopicPartitionOffset};
 
-/// The outcome of one produced record, tagged with the caller's id.
-#[derive(Debug, Clone)]
-pub struct DeliveryReport {
-    /// The id the caller passed to [`Producer::produce`].
-    pub id: u64,
-    /// Topic.
-    pub topic: String,
+/// Delivery reports that arrived together, as parallel columns (entry `i` of
+/// each is one record). Why columns: a binding hands a batch on as a few
+/// arrays, and the delivery thread allocates nothing per record.
+#[derive(Debug, Default)]
+pub struct DeliveryReports {
+    /// The ids the caller passed to [`Producer::produce`].
+    pub ids: Vec<u64>,
     /// Partition the record landed on (or was meant for).
-    pub partition: i32,
+    pub partitions: Vec<i32>,
     /// Offset assigned by the broker; -1 on error.
-    pub offset: i64,
-    /// Timestamp of the record, if known.
-    pub timestamp: Option<i64>,
-    /// Error, if delivery failed.
-    pub error: Option<KafkaError>,
+    pub offsets: Vec<i64>,
+    /// Timestamp of the record in ms; -1 when unknown.
+    pub timestamps: Vec<i64>,
+    /// Records that failed, in order: (index into the columns, error naming the topic).
+    pub failures: Vec<(usize, KafkaError)>,
+}
+
+impl DeliveryReports {
+    /// Number of reports.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// No reports.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
 }
 
 /// Receives delivery reports in batches, on krafka's delivery thread.
 pub trait DeliverySink: Send + Sync + 'static {
     /// Called with every report that arrived since the last call; never empty.
-    fn deliver(&self, reports: Vec<DeliveryReport>);
+    fn deliver(&self, reports: DeliveryReports);
     /// A client-level error (broker down, authentication failed, ...). Default: ignored.
     fn error(&self, _error: KafkaError) {}
     /// A librdkafka log line (secrets redacted). Default: ignored.
@@ -85,7 +97,7 @@ fn serve_events(
     let rk = producer.client().native_ptr();
     // SAFETY: rk is valid while `producer` lives; the queue reference is released below.
     let queue = unsafe { rd::rd_kafka_queue_get_main(rk) };
-    let mut batch = Vec::new();
+    let mut batch = DeliveryReports::default();
     let mut stopped_at: Option<std::time::Instant> = None;
     loop {
         if stop.load(Ordering::Acquire) {
@@ -170,39 +182,36 @@ fn serve_events(
     unsafe { rd::rd_kafka_queue_destroy(queue) };
 }
 
-/// Reads the delivery reports of one DR event.
+/// Reads the delivery reports of one DR event. The topic name is read only
+/// for a failure, whose error names it.
 ///
 /// # Safety
 /// `ev` must be a live `RD_KAFKA_EVENT_DR` event.
-unsafe fn read_reports(
-    ev: *mut rdkafka::bindings::rd_kafka_event_t,
-    out: &mut Vec<DeliveryReport>,
-) {
+unsafe fn read_reports(ev: *mut rdkafka::bindings::rd_kafka_event_t, out: &mut DeliveryReports) {
     use rdkafka::bindings as rd;
-    let n = rd::rd_kafka_event_message_count(ev);
-    let mut msgs: Vec<*const rd::rd_kafka_message_t> = vec![std::ptr::null(); n];
-    let got = rd::rd_kafka_event_message_array(ev, msgs.as_mut_ptr(), n);
-    for &m in &msgs[..got] {
+    loop {
+        let m = rd::rd_kafka_event_message_next(ev);
+        if m.is_null() {
+            break;
+        }
         let msg = &*m;
-        let topic = std::ffi::CStr::from_ptr(rd::rd_kafka_topic_name(msg.rkt))
-            .to_string_lossy()
-            .into_owned();
-        let mut ts_type = rd::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
-        let ts = rd::rd_kafka_message_timestamp(m, &mut ts_type);
         let ok = msg.err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
-        out.push(DeliveryReport {
-            id: msg._private as usize as u64,
-            partition: msg.partition,
-            offset: if ok { msg.offset } else { -1 },
-            timestamp: (ts >= 0).then_some(ts),
-            error: (!ok).then(|| {
+        if !ok {
+            let topic =
+                std::ffi::CStr::from_ptr(rd::rd_kafka_topic_name(msg.rkt)).to_string_lossy();
+            out.failures.push((
+                out.ids.len(),
                 KafkaError::from_code(
                     RDKafkaErrorCode::from(msg.err),
                     format!("delivery to topic \"{topic}\" failed"),
-                )
-            }),
-            topic,
-        });
+                ),
+            ));
+        }
+        let ts = rd::rd_kafka_message_timestamp(m, std::ptr::null_mut());
+        out.ids.push(msg._private as usize as u64);
+        out.partitions.push(msg.partition);
+        out.offsets.push(if ok { msg.offset } else { -1 });
+        out.timestamps.push(ts.max(-1));
     }
 }
 

@@ -67,7 +67,12 @@ impl JsListener {
 }
 
 impl ConsumerListener for JsListener {
-    fn on_rebalance(&self, event: RebalanceEvent, partitions: Vec<TopicPartitionOffset>, poll: u64) {
+    fn on_rebalance(
+        &self,
+        event: RebalanceEvent,
+        partitions: Vec<TopicPartitionOffset>,
+        poll: u64,
+    ) {
         if !self.hooks.load(Ordering::Acquire) {
             return;
         }
@@ -408,7 +413,10 @@ impl NativeConsumer {
         let taken = self.chained.lock().ok().and_then(|mut g| g.take());
         let Chained(task, positions) = match taken {
             Some(t) => t,
-            None => Chained(start(self.inner.arc()), self.positions.load(Ordering::Acquire)),
+            None => Chained(
+                start(self.inner.arc()),
+                self.positions.load(Ordering::Acquire),
+            ),
         };
         let batch = task.await.map_err(crate::error::join_error)?.napi()?;
         let stale = positions != self.positions.load(Ordering::Acquire);
@@ -416,7 +424,10 @@ impl NativeConsumer {
         // would come alone, and a chained poll returning it at once only
         // added per-batch work (end-to-end p50 +0.1 ms).
         if chain == Some(true) && !stale && batch.len() >= max {
-            let next = Chained(start(self.inner.arc()), self.positions.load(Ordering::Acquire));
+            let next = Chained(
+                start(self.inner.arc()),
+                self.positions.load(Ordering::Acquire),
+            );
             if let Ok(mut g) = self.chained.lock() {
                 *g = Some(next);
             }
@@ -427,15 +438,21 @@ impl NativeConsumer {
     /// The columns of a batch from `pollBatch()`; once per batch. It is
     /// `stale` when `positionsChanged()` was called since its poll started,
     /// up to now: the one place that decides it.
-    #[napi(ts_args_type = "polled: ExternalObject<NativeBatch>", ts_return_type = "NativeBatch")]
+    #[napi(
+        ts_args_type = "polled: ExternalObject<NativeBatch>",
+        ts_return_type = "NativeBatch"
+    )]
     pub fn open_batch(&self, polled: &mut External<Option<Polled>>) -> Result<Batch> {
         let now = self.positions.load(Ordering::Acquire);
-        polled.take().map(|Polled(b, started)| Batch(b, started != now)).ok_or_else(|| {
-            crate::error::to_napi(krafka_core::KafkaError::InvalidArgument {
-                field: "openBatch".into(),
-                reason: "this batch was already opened".into(),
+        polled
+            .take()
+            .map(|Polled(b, started)| Batch(b, started != now))
+            .ok_or_else(|| {
+                crate::error::to_napi(krafka_core::KafkaError::InvalidArgument {
+                    field: "openBatch".into(),
+                    reason: "this batch was already opened".into(),
+                })
             })
-        })
     }
 
     /// seek/pause/resume/assign happened: a poll already started (chained

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use krafka_core::{DeliveryReport, DeliverySink, Producer, RecordRef};
+use krafka_core::{DeliveryReports, DeliverySink, Producer, RecordRef};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
@@ -82,33 +82,21 @@ type DeliveryFn = ThreadsafeFunction<DeliveryBatch, (), DeliveryBatch, Status, f
 struct JsSink(DeliveryFn, std::sync::atomic::AtomicBool);
 
 impl DeliverySink for JsSink {
-    fn deliver(&self, reports: Vec<DeliveryReport>) {
-        let n = reports.len();
-        let (mut ids, mut parts, mut offs, mut ts) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        let mut failures = Vec::new();
-        for (i, r) in reports.into_iter().enumerate() {
-            ids.push(r.id as f64);
-            parts.push(r.partition);
-            offs.push(r.offset as f64);
-            ts.push(r.timestamp.map_or(-1.0, |t| t as f64));
-            if let Some(e) = r.error {
-                failures.push(DeliveryFailure {
-                    index: i as u32,
-                    error: encode(&e),
-                });
-            }
-        }
+    fn deliver(&self, reports: DeliveryReports) {
+        let f64s = |v: &[i64]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
         let batch = DeliveryBatch {
-            ids: Float64Array::new(ids),
-            partitions: Int32Array::new(parts),
-            offsets: Float64Array::new(offs),
-            timestamps: Float64Array::new(ts),
-            failures,
+            ids: Float64Array::new(reports.ids.iter().map(|&x| x as f64).collect()),
+            offsets: Float64Array::new(f64s(&reports.offsets)),
+            timestamps: Float64Array::new(f64s(&reports.timestamps)),
+            partitions: Int32Array::new(reports.partitions),
+            failures: reports
+                .failures
+                .iter()
+                .map(|(i, e)| DeliveryFailure {
+                    index: *i as u32,
+                    error: encode(e),
+                })
+                .collect(),
             logs: Vec::new(),
             oauth_refresh: None,
         };
