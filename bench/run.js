@@ -557,6 +557,11 @@ function markdown(rep) {
       const ch = pts.length > 1 ? `${(((pts[pts.length - 1].rssMb - pts[0].rssMb) / pts[0].rssMb) * 100).toFixed(1)} %` : '–'
       L.push(`| ${name(e)} | ${e.api} | ${fmt(x.rssStartMb, 0)} | ${cps.map((n) => fmt((pts.find((q) => q.messages === n) || {}).rssMb, 0)).join(' | ')} | ${ch} |`)
     }
+    const young = rssRows.map((e) => [e, ((e.median || {}).rss || []).filter((q) => q.youngGenMb != null)]).filter(([, q]) => q.length)
+    for (const [e, q] of young) {
+      L.push('')
+      L.push(`${name(e)}: V8's young generation (new space) was ${q.map((x) => `${fmt(x.youngGenMb, 0)} MB after ${fmtInt(x.messages)}`).join(', ')}. V8 doubles it, up to its default maximum, as the survivors of its scavenges add up; RSS grows with it.`)
+    }
   }
   L.push('')
 
