@@ -67,7 +67,7 @@ impl Drop for HeldRecords {
     fn drop(&mut self) {
         for &ev in &self.events {
             // SAFETY: each is a DR event taken off the queue once and destroyed
-            // once, here, while `client` keeps its rd_kafka_t alive.
+            // once, here, while `_client` keeps its rd_kafka_t alive.
             unsafe { rdkafka::bindings::rd_kafka_event_destroy(ev as *mut _) };
         }
     }
@@ -114,7 +114,8 @@ impl ProducerContext for Context {
     fn delivery(&self, _result: &DeliveryResult<'_>, _id: Self::DeliveryOpaque) {}
 }
 
-/// Reports handed to the sink at most per call (see [`serve_events`]).
+/// Reports gathered before they go to the sink (a call can hold more: one DR
+/// event is never split; see [`serve_events`]).
 const MAX_REPORTS_PER_BATCH: usize = 1000;
 
 /// The delivery thread: waits on librdkafka's main queue and returns as soon
@@ -216,8 +217,9 @@ fn serve_events(
                     rd::rd_kafka_event_destroy(ev);
                 }
             }
-            // Bounded batches: each one is a separate turn of the JS event
-            // loop, so resolving a flood of reports never stalls timers and I/O.
+            // Hand reports on at least every MAX_REPORTS_PER_BATCH (checked
+            // per event: one DR event can hold thousands), so the sink starts
+            // on them while this thread reads on.
             if batch.len() >= MAX_REPORTS_PER_BATCH {
                 sink.deliver(std::mem::replace(&mut batch, fresh()));
             }
