@@ -8,7 +8,7 @@ const { Meter, pipeline, awaited, E2E, valueOf, rssMb, withTimeout, sleep } = re
 /**
  * RSS at a checkpoint, with the V8 young generation's capacity beside it: V8
  * doubles that space (up to its default maximum) as survivors of scavenges
- * add up, so it explains RSS growth that is not a leak.
+ * add up, and the reader can see how much of RSS growth that is.
  */
 function memoryAt(messages) {
   const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')
