@@ -392,7 +392,7 @@ async function main() {
         const what = `${c} ${row.scenario}${row.variant ? ` [${row.variant}]` : ''} run ${i + 1}/${runs}`
         try {
           const r = c === 'native' ? await runNative(bin, row, params) : await runJs(row, params)
-          entry.runs.push(r)
+          entry.runs.push({ ...r, round: i + 1 })
           log(`${what}: ${brief(row.scenario, r)}`)
         } catch (e) {
           entry.errors.push(e.message)
@@ -426,6 +426,7 @@ function medians(runs) {
   if (runs.length === 0) return null
   const out = {}
   for (const k of Object.keys(runs[0])) {
+    if (k === 'round') continue
     if (typeof runs[0][k] === 'number') out[k] = median(runs.map((r) => r[k]))
     else out[k] = runs[0][k]
   }
@@ -586,7 +587,16 @@ function markdown(rep) {
     return [note, r / sp >= min !== r * sp >= min ? '**uncertain**' : yes(r >= min)]
   }
   const [pText, pVerdict] = vsNative(pN, 0.9, 'produce')
-  L.push(`| pipelined produce (${kPName}; send() ${kSend && nativeProduce ? (kSend.msgsPerSec / nativeProduce.msgsPerSec).toFixed(2) + '×' : '–'}) ≥ 0.90 × native | ${pText} | ${pVerdict} |`)
+  // Beside the rates: CPU for the same million records (steadier than rates on
+  // a shared machine), and krafka ÷ native round by round (runs of one round
+  // are minutes apart at most, those of different rounds may not be).
+  const kPRow = find('krafka', 'produce', kPName === 'sendBatch()' ? 'sendBatch' : 'send')
+  const nPRow = find('native', 'produce')
+  const byRound = (e) => new Map(e.runs.map((r, i) => [r.round || i + 1, r]))
+  const nByRound = nPRow ? byRound(nPRow) : new Map()
+  const rounds = kPRow ? [...byRound(kPRow)].filter(([n]) => nByRound.has(n)).map(([n, r]) => (r.msgsPerSec / nByRound.get(n).msgsPerSec).toFixed(2)) : []
+  const pCpu = kP && nativeProduce && kP.cpuSeconds && nativeProduce.cpuSeconds ? `; CPU ${fmt(kP.cpuSeconds, 2)} s against native's ${fmt(nativeProduce.cpuSeconds, 2)} s; round by round ${rounds.join(', ')}` : ''
+  L.push(`| pipelined produce (${kPName}; send() ${kSend && nativeProduce ? (kSend.msgsPerSec / nativeProduce.msgsPerSec).toFixed(2) + '×' : '–'}) ≥ 0.90 × native | ${pText}${pCpu} | ${pVerdict} |`)
   const kC = med('krafka', 'consume', 'for-await')
   const minRef = nativeC && floorC ? Math.min(nativeC.msgsPerSec, floorC.msgsPerSec) : null
   const cR = kC && minRef ? kC.msgsPerSec / minRef : null
