@@ -26,9 +26,6 @@ use crate::record::{ProduceRecord, RecordRef, TopicPartitionOffset};
 /// arrays, and the delivery thread allocates nothing per record.
 #[derive(Debug, Default)]
 pub struct DeliveryReports {
-    /// The records' memory inside librdkafka, freed when this is dropped:
-    /// drop it on the thread that produces (see [`HeldRecords`]).
-    pub held: HeldRecords,
     /// The ids the caller passed to [`Producer::produce`].
     pub ids: Vec<u64>,
     /// Partition the record landed on (or was meant for).
@@ -39,38 +36,6 @@ pub struct DeliveryReports {
     pub timestamps: Vec<i64>,
     /// Records that failed, in order: (index into the columns, error naming the topic).
     pub failures: Vec<(usize, KafkaError)>,
-}
-
-/// librdkafka's delivery-report events behind a [`DeliveryReports`]; dropping
-/// them frees the delivered records (and only then do they leave
-/// `in_flight()`, so `flush()` waits for it).
-///
-/// Why a binding drops them on its producing thread: librdkafka allocates a
-/// record on the thread that produces it. Freed on krafka's delivery thread,
-/// thousands at a time, the records went back through the allocator's lock of
-/// the producing thread's arena, and the producing thread (Node's event loop)
-/// slept on that lock in the middle of `produce` calls.
-#[derive(Default)]
-pub struct HeldRecords {
-    events: Vec<usize>,
-    /// Keeps the client alive until the events are gone.
-    _client: Option<Arc<BaseProducer<Context>>>,
-}
-
-impl std::fmt::Debug for HeldRecords {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "HeldRecords({} events)", self.events.len())
-    }
-}
-
-impl Drop for HeldRecords {
-    fn drop(&mut self) {
-        for &ev in &self.events {
-            // SAFETY: each is a DR event taken off the queue once and destroyed
-            // once, here, while `_client` keeps its rd_kafka_t alive.
-            unsafe { rdkafka::bindings::rd_kafka_event_destroy(ev as *mut _) };
-        }
-    }
 }
 
 impl DeliveryReports {
@@ -123,7 +88,7 @@ const MAX_REPORTS_PER_BATCH: usize = 1000;
 /// turns every delivery report that is ready into one batch, and hands it to
 /// the sink. Runs until stopped *and* nothing is left in flight.
 fn serve_events(
-    producer: &Arc<BaseProducer<Context>>,
+    producer: &BaseProducer<Context>,
     sink: &dyn DeliverySink,
     stop: &AtomicBool,
     id: Option<&Identity>,
@@ -133,14 +98,7 @@ fn serve_events(
     let rk = producer.client().native_ptr();
     // SAFETY: rk is valid while `producer` lives; the queue reference is released below.
     let queue = unsafe { rd::rd_kafka_queue_get_main(rk) };
-    let fresh = || DeliveryReports {
-        held: HeldRecords {
-            events: Vec::new(),
-            _client: Some(producer.clone()),
-        },
-        ..DeliveryReports::default()
-    };
-    let mut batch = fresh();
+    let mut batch = DeliveryReports::default();
     let mut stopped_at: Option<std::time::Instant> = None;
     loop {
         if stop.load(Ordering::Acquire) {
@@ -163,11 +121,7 @@ fn serve_events(
                             // SAFETY: ev is a live event until rd_kafka_event_destroy.
             unsafe {
                 match rd::rd_kafka_event_type(ev) {
-                    rd::RD_KAFKA_EVENT_DR => {
-                        read_reports(ev, &mut batch);
-                        // Destroyed with the batch, where the sink drops it.
-                        batch.held.events.push(ev as usize);
-                    }
+                    rd::RD_KAFKA_EVENT_DR => read_reports(ev, &mut batch),
                     rd::RD_KAFKA_EVENT_ERROR => {
                         let code = RDKafkaErrorCode::from(rd::rd_kafka_event_error(ev));
                         let reason = std::ffi::CStr::from_ptr(rd::rd_kafka_event_error_string(ev))
@@ -213,19 +167,17 @@ fn serve_events(
                     }
                     _ => {}
                 }
-                if rd::rd_kafka_event_type(ev) != rd::RD_KAFKA_EVENT_DR {
-                    rd::rd_kafka_event_destroy(ev);
-                }
+                rd::rd_kafka_event_destroy(ev);
             }
             // Hand reports on at least every MAX_REPORTS_PER_BATCH (checked
             // per event: one DR event can hold thousands), so the sink starts
             // on them while this thread reads on.
             if batch.len() >= MAX_REPORTS_PER_BATCH {
-                sink.deliver(std::mem::replace(&mut batch, fresh()));
+                sink.deliver(std::mem::take(&mut batch));
             }
         }
         if !batch.is_empty() {
-            sink.deliver(std::mem::replace(&mut batch, fresh()));
+            sink.deliver(std::mem::take(&mut batch));
         }
     }
     // SAFETY: releases the reference taken above.

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use krafka_core::{DeliveryReports, DeliverySink, HeldRecords, Producer, RecordRef};
+use krafka_core::{DeliveryReports, DeliverySink, Producer, RecordRef};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
@@ -77,33 +77,12 @@ fn empty_batch() -> DeliveryBatch {
     }
 }
 
-/// A [`DeliveryBatch`] on its way to JS, with the librdkafka records behind
-/// it: they are freed on the JS thread, right after the batch is converted,
-/// because that thread allocated them (see krafka_core::HeldRecords).
-pub struct Delivered(DeliveryBatch, Option<HeldRecords>);
-
-impl From<DeliveryBatch> for Delivered {
-    fn from(batch: DeliveryBatch) -> Self {
-        Delivered(batch, None)
-    }
-}
-
-impl ToNapiValue for Delivered {
-    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
-        let Delivered(batch, held) = val;
-        let js = DeliveryBatch::to_napi_value(env, batch);
-        drop(held);
-        js
-    }
-}
-
-type DeliveryFn = ThreadsafeFunction<Delivered, (), Delivered, Status, false, true>;
+type DeliveryFn = ThreadsafeFunction<DeliveryBatch, (), DeliveryBatch, Status, false, true>;
 
 struct JsSink(DeliveryFn, std::sync::atomic::AtomicBool);
 
 impl DeliverySink for JsSink {
-    fn deliver(&self, mut reports: DeliveryReports) {
-        let held = std::mem::take(&mut reports.held);
+    fn deliver(&self, reports: DeliveryReports) {
         let f64s = |v: &[i64]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
         let batch = DeliveryBatch {
             ids: Float64Array::new(reports.ids.iter().map(|&x| x as f64).collect()),
@@ -122,10 +101,7 @@ impl DeliverySink for JsSink {
             oauth_refresh: None,
         };
         // Blocking mode: a report is never dropped, even when JS is busy.
-        self.0.call(
-            Delivered(batch, Some(held)),
-            ThreadsafeFunctionCallMode::Blocking,
-        );
+        self.0.call(batch, ThreadsafeFunctionCallMode::Blocking);
     }
 
     fn error(&self, error: krafka_core::KafkaError) {
@@ -136,8 +112,7 @@ impl DeliverySink for JsSink {
             }],
             ..empty_batch()
         };
-        self.0
-            .call(batch.into(), ThreadsafeFunctionCallMode::NonBlocking);
+        self.0.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
     }
 
     fn oauth_refresh(&self, config: Option<String>) -> bool {
@@ -148,9 +123,7 @@ impl DeliverySink for JsSink {
             oauth_refresh: Some(config.unwrap_or_default()),
             ..empty_batch()
         };
-        self.0
-            .call(batch.into(), ThreadsafeFunctionCallMode::NonBlocking)
-            == Status::Ok
+        self.0.call(batch, ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok
     }
 
     fn log(&self, line: krafka_core::LogLine) {
@@ -162,8 +135,7 @@ impl DeliverySink for JsSink {
             }],
             ..empty_batch()
         };
-        self.0
-            .call(batch.into(), ThreadsafeFunctionCallMode::NonBlocking);
+        self.0.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
     }
 }
 
