@@ -1217,20 +1217,17 @@ class Consumer extends EventEmitter {
     this.#holding = false
     this.#runDeferred()
     this.#storeProcessed()
-    const a = this.#ahead
+    let polled = this.#ahead
     this.#ahead = null
     let got
     try {
-      got = a !== null ? this.#native.openBatch(await callAsync(a)) : undefined
       // With `ahead`, the addon also chains: the poll after this one starts as
       // soon as this one is done (see pollBatch in crates/krafka-node).
       for (;;) {
-        if (got === undefined) {
-          got = this.#native.openBatch(await callAsync(this.#native.pollBatch(max, waitMs, ahead)))
-        }
+        got = this.#native.openBatch(await callAsync(polled ?? this.#native.pollBatch(max, waitMs, ahead)))
         if (!got.stale) break
         await this.#rewind(got)
-        got = undefined
+        polled = null
       }
     } catch (e) {
       // A failed poll chains nothing, so no batch is left to wait for.

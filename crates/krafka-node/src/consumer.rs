@@ -302,6 +302,15 @@ struct Chained(PollTask, u64);
 pub struct Polled(krafka_core::MessageBatch, u64);
 
 impl NativeConsumer {
+    /// Starts a poll on a worker thread, noting the `positions` count at its start.
+    fn start_poll(&self, max: usize, wait: Duration) -> Chained {
+        let c = self.inner.arc();
+        Chained(
+            tokio::task::spawn_blocking(move || c.poll_batch(max, wait)),
+            self.positions.load(Ordering::Acquire),
+        )
+    }
+
     /// The shared core consumer (for transactional producers).
     pub fn core(&self) -> Arc<Consumer> {
         self.inner.arc()
@@ -409,14 +418,10 @@ impl NativeConsumer {
             max_messages.max(1) as usize,
             Duration::from_millis(max_wait_ms.into()),
         );
-        let start = |c: Arc<Consumer>| tokio::task::spawn_blocking(move || c.poll_batch(max, wait));
         let taken = self.chained.lock().ok().and_then(|mut g| g.take());
         let Chained(task, positions) = match taken {
             Some(t) => t,
-            None => Chained(
-                start(self.inner.arc()),
-                self.positions.load(Ordering::Acquire),
-            ),
+            None => self.start_poll(max, wait),
         };
         let batch = task.await.map_err(crate::error::join_error)?.napi()?;
         let stale = positions != self.positions.load(Ordering::Acquire);
@@ -424,10 +429,7 @@ impl NativeConsumer {
         // would come alone, and a chained poll returning it at once only
         // added per-batch work (end-to-end p50 +0.1 ms).
         if chain == Some(true) && !stale && batch.len() >= max {
-            let next = Chained(
-                start(self.inner.arc()),
-                self.positions.load(Ordering::Acquire),
-            );
+            let next = self.start_poll(max, wait);
             if let Ok(mut g) = self.chained.lock() {
                 *g = Some(next);
             }
