@@ -415,7 +415,7 @@ async function main() {
 
 function brief(scenario, r) {
   if (scenario === 'produce' || scenario === 'consume') {
-    return `${fmtInt(r.msgsPerSec)} msg/s, cpu ${fmt(r.cpuSeconds, 2)} s${r.eldP99Ms != null ? `, eld p99 ${fmt(r.eldP99Ms, 1)} ms` : ''}`
+    return `${fmtInt(r.msgsPerSec)} msg/s, cpu ${fmt(r.cpuSeconds, 2)} s${r.eldP99Ms != null ? `, eld p99 ${fmt(r.eldP99Ms, 1)} ms` : ''}${r.tickP99Ms != null ? `, 1 ms ticker p99 ${fmt(r.tickP99Ms, 1)} ms` : ''}`
   }
   if (scenario === 'rss') return `rss ${fmt(r.rssStartMb, 0)} MB -> ${(r.rss || []).map((x) => fmt(x.rssMb, 0)).join(' -> ')} MB`
   return `p50 ${fmt(r.p50Ms, 2)} ms, p99 ${fmt(r.p99Ms, 2)} ms (${r.samples} samples)`
@@ -463,6 +463,8 @@ function markdown(rep) {
     const v = ((e && e.runs) || []).map((r) => r.msgsPerSec).filter((x) => Number.isFinite(x))
     return v.length > 1 ? Math.max(...v) / Math.min(...v) : 1
   }
+  // The native ceiling has no event loop; its ELD cell is its 1 ms ticker thread (crates/krafka-bench's Ticker), in italics.
+  const eldCell = (e, x) => (e.contender === 'native' ? (x.tickP99Ms != null ? `_${fmt(x.tickP99Ms)}_` : '–') : fmt(x.eldP99Ms))
   const name = (e) => `${e.errors.length ? (e.median ? '⚠ ' : '✗ ') : ''}${e.label}${e.contender === 'krafka' || e.contender === 'native' || e.contender === 'floor' ? '' : ` ${e.median && e.median.version ? e.median.version : ''}`}`.trim()
   const L = []
   const p = rep.params
@@ -477,7 +479,7 @@ function markdown(rep) {
   const m = rep.machine
   L.push(`**Machine:** ${m.nproc} CPUs (${m.cpuModel}), ${m.memGb} GB RAM, ${m.kernel}; Node ${m.node}; ${m.rustc}; Kafka ${m.kafka} (single KRaft node on loopback, **sharing those ${m.nproc} CPUs with the clients**); load average at start ${m.loadAvg.join(' / ')}${m.niceness > 0 ? `; run under \`nice -n ${m.niceness}\`` : ''}. Total run time ${rep.durationSeconds < 120 ? `${rep.durationSeconds} s` : `${Math.round(rep.durationSeconds / 60)} min`}.`)
   L.push('')
-  L.push(`**Method:** one contender at a time, in rounds (run 1 of every contender and scenario, then run 2, ...), so a slow spell of the shared machine hits one run of several contenders rather than every run of one; the disk is synced before every produce and end-to-end run; every run in a fresh child process; ${rep.runsPerScenario} run(s) per scenario, **median** shown (RSS: one run). Topics have ${p.partitions} partitions (replication 1); fresh topics for produce, awaited and end-to-end runs; a fresh consumer group per consume run. Values are ${p.size} bytes; the consume topic's records have ${p.keySize}-byte keys and no headers. librdkafka-based clients (krafka, the native ceiling, node-rdkafka, confluent) produce with krafka's settings: \`enable.idempotence=true\`, \`acks=all\`, \`partitioner=murmur2_random\`; kafkajs and @platformatic/kafka send with acks=-1 and their defaults. ${Object.keys(CONSUMER_TUNING).length ? `librdkafka-based consumers all get \`fetch.queue.backoff.ms=${P.fetchQueueBackoffMs}\` (librdkafka's default, 1000, stalls a consumer that has drained its 100,000-message prefetch queue for 1 s and caps every librdkafka consumer near 0.4 M msg/s here; krafka's extra row "default fetch.queue.backoff.ms" shows it); their other consumer settings are their defaults.` : 'Consumers use librdkafka\'s default fetch.queue.backoff.ms (1000).'} CPU seconds are the whole process's (all threads) over the timed window; the broker's CPU is not included. Event-loop delay is \`monitorEventLoopDelay\` (1 ms resolution) over the timed window. Rates are counted from the first message received to the last (group join excluded).`)
+  L.push(`**Method:** one contender at a time, in rounds (run 1 of every contender and scenario, then run 2, ...), so a slow spell of the shared machine hits one run of several contenders rather than every run of one; the disk is synced before every produce and end-to-end run; every run in a fresh child process; ${rep.runsPerScenario} run(s) per scenario, **median** shown (RSS: one run). Topics have ${p.partitions} partitions (replication 1); fresh topics for produce, awaited and end-to-end runs; a fresh consumer group per consume run. Values are ${p.size} bytes; the consume topic's records have ${p.keySize}-byte keys and no headers. librdkafka-based clients (krafka, the native ceiling, node-rdkafka, confluent) produce with krafka's settings: \`enable.idempotence=true\`, \`acks=all\`, \`partitioner=murmur2_random\`; kafkajs and @platformatic/kafka send with acks=-1 and their defaults. ${Object.keys(CONSUMER_TUNING).length ? `librdkafka-based consumers all get \`fetch.queue.backoff.ms=${P.fetchQueueBackoffMs}\` (librdkafka's default, 1000, stalls a consumer that has drained its 100,000-message prefetch queue for 1 s and caps every librdkafka consumer near 0.4 M msg/s here; krafka's extra row "default fetch.queue.backoff.ms" shows it); their other consumer settings are their defaults.` : 'Consumers use librdkafka\'s default fetch.queue.backoff.ms (1000).'} CPU seconds are the whole process's (all threads) over the timed window; the broker's CPU is not included. Event-loop delay is \`monitorEventLoopDelay\` (1 ms resolution) over the timed window. The native ceiling has no event loop: its ELD cell (in italics) is the p99 time between wake-ups of a thread in its process that sleeps 1 ms at a time, measured the same way over the same window. A thread with nothing else to do is the best case for an event loop, so that figure is what this machine allows any event loop while that much Kafka traffic runs. Rates are counted from the first message received to the last (group join excluded).`)
   L.push('')
 
   // 1 + 5: produce
@@ -492,7 +494,7 @@ function markdown(rep) {
   for (const e of R.filter((r) => r.scenario === 'produce')) {
     const x = e.median || {}
     const isK = e.contender === 'krafka'
-    L.push(`| ${name(e)} | ${e.api} | ${fmtInt(x.msgsPerSec)} | ${range(e)} | ${fmt(x.mbPerSec)} | ${fmt(x.cpuSeconds, 2)} | ${fmt(x.eldP99Ms)} | ${e.contender === 'native' ? '1.00×' : ratio(x.msgsPerSec, nativeProduce && nativeProduce.msgsPerSec)} | ${isK ? ratio(x.msgsPerSec, bestP && bestP.value) : ''} |`)
+    L.push(`| ${name(e)} | ${e.api} | ${fmtInt(x.msgsPerSec)} | ${range(e)} | ${fmt(x.mbPerSec)} | ${fmt(x.cpuSeconds, 2)} | ${eldCell(e, x)} | ${e.contender === 'native' ? '1.00×' : ratio(x.msgsPerSec, nativeProduce && nativeProduce.msgsPerSec)} | ${isK ? ratio(x.msgsPerSec, bestP && bestP.value) : ''} |`)
   }
   L.push('')
 
@@ -526,7 +528,7 @@ function markdown(rep) {
     const x = e.median || {}
     const isK = e.contender === 'krafka'
     const isRef = e.contender === 'native' || e.contender === 'floor'
-    L.push(`| ${name(e)} | ${e.api} | ${fmtInt(x.msgsPerSec)} | ${range(e)} | ${fmt(x.cpuSeconds, 2)} | ${fmt(x.eldP99Ms)} | ${ratio(x.msgsPerSec, nativeC && nativeC.msgsPerSec)} | ${isRef && e.contender === 'native' ? '' : ratio(x.msgsPerSec, floorC && floorC.msgsPerSec)} | ${isK ? ratio(x.msgsPerSec, bestC && bestC.value) : ''} |`)
+    L.push(`| ${name(e)} | ${e.api} | ${fmtInt(x.msgsPerSec)} | ${range(e)} | ${fmt(x.cpuSeconds, 2)} | ${eldCell(e, x)} | ${ratio(x.msgsPerSec, nativeC && nativeC.msgsPerSec)} | ${isRef && e.contender === 'native' ? '' : ratio(x.msgsPerSec, floorC && floorC.msgsPerSec)} | ${isK ? ratio(x.msgsPerSec, bestC && bestC.value) : ''} |`)
   }
   L.push('')
 
@@ -614,7 +616,9 @@ function markdown(rep) {
   const kB = med('krafka', 'consume', 'batches')
   const elds = [['produce send()', kSend], ['produce sendBatch()', kSendBatch], ['consume for await', kC], ['consume batches()', kB], ['consume rawBatches()', kRaw]].filter(([, x]) => x && x.eldP99Ms != null)
   const eldMax = elds.length ? Math.max(...elds.map(([, x]) => x.eldP99Ms)) : null
-  L.push(`| event-loop delay p99 ≤ 5 ms during 1 and 3 | ${elds.map(([n, x]) => `${n} ${fmt(x.eldP99Ms)} ms`).join('; ') || '–'} | ${yes(eldMax == null ? null : eldMax <= 5)} |`)
+  const ticks = [['produce', nativeProduce], ['consume', nativeC]].filter(([, x]) => x && x.tickP99Ms != null)
+  const floorNote = ticks.length ? ` (machine floor, the native ceiling's 1 ms ticker: ${ticks.map(([n, x]) => `${n} ${fmt(x.tickP99Ms)} ms`).join(', ')})` : ''
+  L.push(`| event-loop delay p99 ≤ 5 ms during 1 and 3 | ${elds.map(([n, x]) => `${n} ${fmt(x.eldP99Ms)} ms`).join('; ') || '–'}${floorNote} | ${yes(eldMax == null ? null : eldMax <= 5)} |`)
   const kR = med('krafka', 'rss', 'for-await')
   let rssCh = null
   if (kR && kR.rss && kR.rss.length > 1) {

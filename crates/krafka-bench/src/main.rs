@@ -21,7 +21,7 @@
 //! consumers read (10-byte keys, 100-byte values).
 use std::collections::HashMap;
 use std::io::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -162,6 +162,54 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[idx.min(sorted.len() - 1)]
 }
 
+/// The scheduling floor for the JS contenders' event-loop delay: a thread
+/// that sleeps 1 ms at a time and records the time between its wake-ups, as
+/// `monitorEventLoopDelay({ resolution: 1 })` records the time between its
+/// timer's runs. A thread with nothing else to do is the best case for an
+/// event loop, so its p99 is what the machine allows while this client runs.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<f64>>,
+}
+
+impl Ticker {
+    fn start() -> Ticker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut gaps = Vec::with_capacity(1 << 16);
+            let mut prev = Instant::now();
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(1));
+                let now = Instant::now();
+                gaps.push(now.duration_since(prev).as_secs_f64() * 1e3);
+                prev = now;
+            }
+            gaps
+        });
+        Ticker { stop, thread }
+    }
+
+    /// Stops the thread; `{ tickP99Ms, tickMaxMs }`.
+    fn finish(self) -> Value {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut gaps = self.thread.join().unwrap_or_default();
+        gaps.sort_by(f64::total_cmp);
+        json!({ "tickP99Ms": percentile(&gaps, 99.0), "tickMaxMs": gaps.last().copied().unwrap_or(0.0) })
+    }
+}
+
+/// `result` with the ticker's figures added (when it ran).
+fn with_ticks(result: Value, ticker: Option<Ticker>) -> Value {
+    match (result, ticker.map(Ticker::finish)) {
+        (Value::Object(mut o), Some(Value::Object(ticks))) => {
+            o.extend(ticks);
+            Value::Object(o)
+        }
+        (result, _) => result,
+    }
+}
+
 /// Counts delivery reports; wakes a waiter in awaited mode.
 struct Acks {
     ok: AtomicU64,
@@ -269,6 +317,7 @@ fn cmd_produce(args: &Args) -> Res<Value> {
         .fetch_metadata(Some(&topic), Duration::from_secs(10))
         .map_err(|e| format!("metadata: {e}"))?;
     let mut key = vec![b'0'; key_size];
+    let ticker = Ticker::start();
     let cpu0 = cpu_seconds();
     let t0 = Instant::now();
     for i in 0..count {
@@ -295,6 +344,7 @@ fn cmd_produce(args: &Args) -> Res<Value> {
     }
     let seconds = t0.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
+    let ticker = Some(ticker);
     let failed = acks.failed.load(Ordering::Acquire);
     if failed > 0 {
         let first = acks
@@ -307,13 +357,16 @@ fn cmd_produce(args: &Args) -> Res<Value> {
     }
     p.flush(Duration::from_secs(30))
         .map_err(|e| format!("flush: {e}"))?;
-    Ok(json!({
-        "count": count,
-        "seconds": seconds,
-        "msgsPerSec": count as f64 / seconds,
-        "mbPerSec": (count as f64 * size as f64) / seconds / 1e6,
-        "cpuSeconds": cpu,
-    }))
+    Ok(with_ticks(
+        json!({
+            "count": count,
+            "seconds": seconds,
+            "msgsPerSec": count as f64 / seconds,
+            "mbPerSec": (count as f64 * size as f64) / seconds / 1e6,
+            "cpuSeconds": cpu,
+        }),
+        ticker,
+    ))
 }
 
 /// Awaited single sends: each waits for its delivery report before the next.
@@ -392,6 +445,7 @@ fn cmd_consume(args: &Args) -> Res<Value> {
     let (mut n, mut bytes) = (0u64, 0u64);
     let mut batch = krafka_core::MessageBatch::with_capacity(1000, 128 * 1000);
     let mut first: Option<(Instant, f64)> = None;
+    let mut ticker = None;
     let mut last = Instant::now();
     let idle = Duration::from_secs(60);
     while n < count {
@@ -405,6 +459,7 @@ fn cmd_consume(args: &Args) -> Res<Value> {
             Some(Err(e)) => return Err(format!("consume: {e}")),
             Some(Ok(m)) => {
                 if first.is_none() {
+                    ticker = Some(Ticker::start());
                     first = Some((Instant::now(), cpu_seconds()));
                 }
                 n += 1;
@@ -424,7 +479,8 @@ fn cmd_consume(args: &Args) -> Res<Value> {
             }
         }
     }
-    let result = consume_result(n, bytes, first, last, rss_start, rss);
+    let result =
+        consume_result(n, bytes, first, last, rss_start, rss).map(|r| with_ticks(r, ticker));
     close(&c);
     result
 }
@@ -468,6 +524,7 @@ fn cmd_consume_core(args: &Args) -> Res<Value> {
         .map_err(|e| e.to_string())?;
     let (mut n, mut bytes) = (0u64, 0u64);
     let mut first: Option<(Instant, f64)> = None;
+    let mut ticker = None;
     let mut last = Instant::now();
     while n < count {
         let b = c
@@ -480,6 +537,7 @@ fn cmd_consume_core(args: &Args) -> Res<Value> {
             continue;
         }
         if first.is_none() {
+            ticker = Some(Ticker::start());
             first = Some((Instant::now(), cpu_seconds()));
         }
         for i in 0..b.len() {
@@ -489,7 +547,8 @@ fn cmd_consume_core(args: &Args) -> Res<Value> {
         n += b.len() as u64;
         last = Instant::now();
     }
-    let result = consume_result(n, bytes, first, last, 0.0, Vec::new());
+    let result =
+        consume_result(n, bytes, first, last, 0.0, Vec::new()).map(|r| with_ticks(r, ticker));
     let _ = c.close();
     result
 }
