@@ -245,10 +245,13 @@ export interface NativeBatch {
   fields: Int32Array
   /** 2 per message: offset, timestamp (NaN when unknown). */
   nums: Float64Array
-  /** Header keys in order. */
-  headerKeys: Array<string>
-  /** 2 per header: value start, value length (-1 = null). */
-  headerFields: Int32Array
+  /** Header keys in order; absent when no message has headers. */
+  headerKeys?: Array<string>
+  /**
+   * 2 per header: value start, value length (-1 = null); absent when no
+   * message has headers.
+   */
+  headerFields?: Int32Array
   /** Number of the poll that filled it (rebalance events carry the same numbers). */
   poll: number
   /**

@@ -896,7 +896,8 @@ class Consumer extends EventEmitter {
   #closed = false // no more polling (close() started)
   #released = false // the member is gone: nothing left to store or commit
   #closing = null
-  #processed = new Map() // "topic\0partition" -> { topic, partition, offset(next) }
+  #processed = new Map() // "topic\0partition" -> { topic, partition, offset(next), stored }
+  #unstored = 0 // #processed entries with stored === false
   #pending = null // { b: native batch, n: rows processed, flushed: rows already in #processed }
   // Read-ahead (iterators only): the next batch is fetched while the loop
   // bodies of the current one run. Rebalance events that arrive meanwhile wait
@@ -1178,6 +1179,7 @@ class Consumer extends EventEmitter {
 
   /** Runs the rebalance events whose turn has come (all of them when closing). */
   #runDeferred(all = false) {
+    if (this.#deferred.length === 0) return
     const evs = this.#deferred
     this.#deferred = []
     for (const ev of evs) {
@@ -1191,7 +1193,13 @@ class Consumer extends EventEmitter {
     if (ev.kind === 'lost') {
       // Another member may own these already: their offsets must not be committed.
       this.#flushPending()
-      for (const p of parts) this.#processed.delete(p.topic + '\0' + p.partition)
+      for (const p of parts) {
+        const key = p.topic + '\0' + p.partition
+        const e = this.#processed.get(key)
+        if (e === undefined) continue
+        if (!e.stored) this.#unstored--
+        this.#processed.delete(key)
+      }
     } else if (ev.kind === 'revoked') {
       try {
         this.#storeProcessed()
@@ -1236,8 +1244,10 @@ class Consumer extends EventEmitter {
       throw e
     }
     this.#handed = got.poll
-    this.#seeked.clear()
-    this.#rewound.clear()
+    // Only when there is something to clear: clear() allocates a new table
+    // each time, and one per batch is garbage every young GC has to copy.
+    if (this.#seeked.size > 0) this.#seeked.clear()
+    if (this.#rewound.size > 0) this.#rewound.clear()
     if (ahead && !this.#closed && got.nums.length > 0) {
       const p = this.#native.pollBatch(max, waitMs, true)
       p.catch(noop) // its error, if any, surfaces when it is taken
@@ -1300,7 +1310,20 @@ class Consumer extends EventEmitter {
       const pi = fields[(i << 3) + 1]
       if (i + 1 === p.n || fields[(i + 1) << 3] !== ti || fields[((i + 1) << 3) + 1] !== pi) {
         const topic = topics[ti]
-        this.#processed.set(topic + '\0' + pi, { topic, partition: pi, offset: nums[i << 1] + 1 })
+        const key = topic + '\0' + pi
+        const e = this.#processed.get(key)
+        // Entries are updated in place, not replaced: one object per partition
+        // for as long as it is assigned, not one per batch.
+        if (e === undefined) {
+          this.#processed.set(key, { topic, partition: pi, offset: nums[i << 1] + 1, stored: false })
+          this.#unstored++
+        } else {
+          e.offset = nums[i << 1] + 1
+          if (e.stored) {
+            e.stored = false
+            this.#unstored++
+          }
+        }
       }
     }
     p.flushed = p.n
@@ -1308,9 +1331,14 @@ class Consumer extends EventEmitter {
 
   #storeProcessed() {
     this.#flushPending()
-    if (this.#processed.size === 0 || this.#released) return
-    const offsets = [...this.#processed.values()]
-    this.#processed.clear()
+    if (this.#unstored === 0 || this.#released) return
+    const offsets = []
+    for (const e of this.#processed.values()) {
+      if (e.stored) continue
+      e.stored = true
+      offsets.push(e)
+    }
+    this.#unstored = 0
     call(() => this.#native.storeOffsets(offsets))
   }
 }
