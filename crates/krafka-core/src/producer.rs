@@ -48,11 +48,37 @@ impl DeliveryReports {
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }
+
+    /// The same reports in order, in batches of at most `max` (each failure
+    /// index counted from the start of its batch).
+    pub fn split(self, max: usize) -> Vec<DeliveryReports> {
+        let (n, max) = (self.len(), max.max(1));
+        if n <= max {
+            return vec![self];
+        }
+        let mut failures = self.failures.into_iter().peekable();
+        (0..n)
+            .step_by(max)
+            .map(|start| {
+                let end = n.min(start + max);
+                DeliveryReports {
+                    ids: self.ids[start..end].to_vec(),
+                    partitions: self.partitions[start..end].to_vec(),
+                    offsets: self.offsets[start..end].to_vec(),
+                    timestamps: self.timestamps[start..end].to_vec(),
+                    failures: std::iter::from_fn(|| failures.next_if(|(i, _)| *i < end))
+                        .map(|(i, e)| (i - start, e))
+                        .collect(),
+                }
+            })
+            .collect()
+    }
 }
 
 /// Receives delivery reports in batches, on krafka's delivery thread.
 pub trait DeliverySink: Send + Sync + 'static {
-    /// Called with every report that arrived since the last call; never empty.
+    /// Called with the reports that arrived since the last call, in order, at
+    /// most 1,000 at a time; never empty.
     fn deliver(&self, reports: DeliveryReports);
     /// A client-level error (broker down, authentication failed, ...). Default: ignored.
     fn error(&self, _error: KafkaError) {}
@@ -79,9 +105,19 @@ impl ProducerContext for Context {
     fn delivery(&self, _result: &DeliveryResult<'_>, _id: Self::DeliveryOpaque) {}
 }
 
-/// Reports gathered before they go to the sink (a call can hold more: one DR
-/// event is never split; see [`serve_events`]).
+/// Reports per call to the sink at most, so a binding's work per call stays
+/// bounded. Node, for one, runs the microtasks of one call before the next:
+/// the promises a call settled, and the report arrays of completed
+/// `sendBatch()`es, are garbage before the next call makes more, instead of
+/// all of them living through a young GC that falls inside one long call.
 const MAX_REPORTS_PER_BATCH: usize = 1000;
+
+/// Hands `batch` to the sink, MAX_REPORTS_PER_BATCH reports at a time.
+fn deliver(sink: &dyn DeliverySink, batch: &mut DeliveryReports) {
+    for part in std::mem::take(batch).split(MAX_REPORTS_PER_BATCH) {
+        sink.deliver(part);
+    }
+}
 
 /// The delivery thread: waits on librdkafka's main queue and returns as soon
 /// as events arrive (rdkafka's `poll` would sleep out its whole timeout),
@@ -173,11 +209,11 @@ fn serve_events(
             // per event: one DR event can hold thousands), so the sink starts
             // on them while this thread reads on.
             if batch.len() >= MAX_REPORTS_PER_BATCH {
-                sink.deliver(std::mem::take(&mut batch));
+                deliver(sink, &mut batch);
             }
         }
         if !batch.is_empty() {
-            sink.deliver(std::mem::take(&mut batch));
+            deliver(sink, &mut batch);
         }
     }
     // SAFETY: releases the reference taken above.
@@ -592,5 +628,70 @@ pub(crate) fn set_oauth_token(
                 txn_requires_abort: false,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reports(n: usize, failed: &[usize]) -> DeliveryReports {
+        DeliveryReports {
+            ids: (0..n as u64).collect(),
+            partitions: (0..n as i32).map(|i| i % 3).collect(),
+            offsets: (0..n as i64).collect(),
+            timestamps: vec![-1; n],
+            failures: failed
+                .iter()
+                .map(|&i| {
+                    let e = KafkaError::InvalidArgument {
+                        field: format!("record {i}"),
+                        reason: "test".into(),
+                    };
+                    (i, e)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn split_keeps_order_and_rebases_failures() {
+        let parts = reports(2500, &[0, 999, 1000, 2499]).split(1000);
+        assert_eq!(
+            parts.iter().map(DeliveryReports::len).collect::<Vec<_>>(),
+            [1000, 1000, 500]
+        );
+        let ids: Vec<u64> = parts.iter().flat_map(|p| p.ids.clone()).collect();
+        assert_eq!(ids, (0..2500).collect::<Vec<_>>());
+        assert_eq!(parts[1].offsets[0], 1000);
+        assert_eq!(parts[2].partitions[0], 2000 % 3);
+        let failed = |p: &DeliveryReports| {
+            p.failures
+                .iter()
+                .map(|(i, e)| (*i, e.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            failed(&parts[0]).iter().map(|f| f.0).collect::<Vec<_>>(),
+            [0, 999]
+        );
+        assert_eq!(
+            failed(&parts[1]).iter().map(|f| f.0).collect::<Vec<_>>(),
+            [0]
+        );
+        assert!(failed(&parts[1])[0].1.contains("record 1000"));
+        assert_eq!(
+            failed(&parts[2]).iter().map(|f| f.0).collect::<Vec<_>>(),
+            [499]
+        );
+        assert!(failed(&parts[2])[0].1.contains("record 2499"));
+    }
+
+    #[test]
+    fn split_leaves_a_small_batch_whole() {
+        let parts = reports(1000, &[5]).split(1000);
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].len(), 1000);
+        assert_eq!(parts[0].failures[0].0, 5);
     }
 }
