@@ -1193,19 +1193,14 @@ class Consumer extends EventEmitter {
     if (ev.kind === 'lost') {
       // Another member may own these already: their offsets must not be committed.
       this.#flushPending()
-      for (const p of parts) {
-        const key = p.topic + '\0' + p.partition
-        const e = this.#processed.get(key)
-        if (e === undefined) continue
-        if (!e.stored) this.#unstored--
-        this.#processed.delete(key)
-      }
+      this.#forget(parts)
     } else if (ev.kind === 'revoked') {
       try {
         this.#storeProcessed()
       } catch {
         // nothing stored is not fatal for a revocation
       }
+      this.#forget(parts)
     }
     const hook = { assigned: this.#hooks.onAssign, revoked: this.#hooks.onRevoke, lost: this.#hooks.onLost }[ev.kind]
     Promise.resolve()
@@ -1312,8 +1307,8 @@ class Consumer extends EventEmitter {
         const topic = topics[ti]
         const key = topic + '\0' + pi
         const e = this.#processed.get(key)
-        // Entries are updated in place, not replaced: one object per partition
-        // for as long as it is assigned, not one per batch.
+        // Entries are updated in place, not replaced: one object per owned
+        // partition (see #forget), not one per batch.
         if (e === undefined) {
           this.#processed.set(key, { topic, partition: pi, offset: nums[i << 1] + 1, stored: false })
           this.#unstored++
@@ -1327,6 +1322,17 @@ class Consumer extends EventEmitter {
       }
     }
     p.flushed = p.n
+  }
+
+  /** Drops the #processed entries of partitions this member no longer owns. */
+  #forget(parts) {
+    for (const p of parts) {
+      const key = p.topic + '\0' + p.partition
+      const e = this.#processed.get(key)
+      if (e === undefined) continue
+      if (!e.stored) this.#unstored--
+      this.#processed.delete(key)
+    }
   }
 
   #storeProcessed() {
