@@ -614,7 +614,7 @@ function markdown(rep) {
   const kAw = med('krafka', 'await')
   L.push(`| awaited send p50 ≤ 1 ms | ${kAw ? fmt(kAw.p50Ms, 3) + ' ms' : '–'} | ${yes(kAw ? kAw.p50Ms <= 1 : null)} |`)
   const kB = med('krafka', 'consume', 'batches')
-  const elds = [['produce send()', kSend], ['produce sendBatch()', kSendBatch], ['consume for await', kC], ['consume batches()', kB], ['consume rawBatches()', kRaw]].filter(([, x]) => x && x.eldP99Ms != null)
+  const elds = [['produce send()', kSend], ['produce sendBatch()', kSendBatch], ['produce produce()', med('krafka', 'produce', 'produce')], ['consume for await', kC], ['consume batches()', kB], ['consume rawBatches()', kRaw]].filter(([, x]) => x && x.eldP99Ms != null)
   const eldMax = elds.length ? Math.max(...elds.map(([, x]) => x.eldP99Ms)) : null
   const ticks = [['produce', nativeProduce], ['consume', nativeC]].filter(([, x]) => x && x.tickP99Ms != null)
   const floorNote = ticks.length ? ` (machine floor, the native ceiling's 1 ms ticker: ${ticks.map(([n, x]) => `${n} ${fmt(x.tickP99Ms)} ms`).join(', ')})` : ''

@@ -195,15 +195,18 @@ impl Ticker {
         self.stop.store(true, Ordering::Relaxed);
         let mut gaps = self.thread.join().unwrap_or_default();
         gaps.sort_by(f64::total_cmp);
-        json!({ "tickP99Ms": percentile(&gaps, 99.0), "tickMaxMs": gaps.last().copied().unwrap_or(0.0) })
+        json!({
+            "tickP99Ms": percentile(&gaps, 99.0),
+            "tickMaxMs": gaps.last().copied().unwrap_or(0.0),
+        })
     }
 }
 
-/// `result` with the ticker's figures added (when it ran).
-fn with_ticks(result: Value, ticker: Option<Ticker>) -> Value {
-    match (result, ticker.map(Ticker::finish)) {
-        (Value::Object(mut o), Some(Value::Object(ticks))) => {
-            o.extend(ticks);
+/// `result` with the ticker's figures (from [`Ticker::finish`]) added.
+fn with_ticks(result: Value, ticks: Option<Value>) -> Value {
+    match (result, ticks) {
+        (Value::Object(mut o), Some(Value::Object(t))) => {
+            o.extend(t);
             Value::Object(o)
         }
         (result, _) => result,
@@ -344,7 +347,7 @@ fn cmd_produce(args: &Args) -> Res<Value> {
     }
     let seconds = t0.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
-    let ticker = Some(ticker);
+    let ticks = ticker.finish();
     let failed = acks.failed.load(Ordering::Acquire);
     if failed > 0 {
         let first = acks
@@ -365,7 +368,7 @@ fn cmd_produce(args: &Args) -> Res<Value> {
             "mbPerSec": (count as f64 * size as f64) / seconds / 1e6,
             "cpuSeconds": cpu,
         }),
-        ticker,
+        Some(ticks),
     ))
 }
 
@@ -479,8 +482,8 @@ fn cmd_consume(args: &Args) -> Res<Value> {
             }
         }
     }
-    let result =
-        consume_result(n, bytes, first, last, rss_start, rss).map(|r| with_ticks(r, ticker));
+    let result = consume_result(n, bytes, first, last, rss_start, rss)
+        .map(|r| with_ticks(r, ticker.map(Ticker::finish)));
     close(&c);
     result
 }
@@ -547,8 +550,8 @@ fn cmd_consume_core(args: &Args) -> Res<Value> {
         n += b.len() as u64;
         last = Instant::now();
     }
-    let result =
-        consume_result(n, bytes, first, last, 0.0, Vec::new()).map(|r| with_ticks(r, ticker));
+    let result = consume_result(n, bytes, first, last, 0.0, Vec::new())
+        .map(|r| with_ticks(r, ticker.map(Ticker::finish)));
     let _ = c.close();
     result
 }

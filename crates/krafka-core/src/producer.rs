@@ -121,8 +121,8 @@ fn deliver(sink: &dyn DeliverySink, batch: &mut DeliveryReports) {
 
 /// The delivery thread: waits on librdkafka's main queue and returns as soon
 /// as events arrive (rdkafka's `poll` would sleep out its whole timeout),
-/// turns every delivery report that is ready into one batch, and hands it to
-/// the sink. Runs until stopped *and* nothing is left in flight.
+/// gathers every delivery report that is ready, and hands them to the sink
+/// (at most MAX_REPORTS_PER_BATCH per call). Runs until stopped *and* nothing is left in flight.
 fn serve_events(
     producer: &BaseProducer<Context>,
     sink: &dyn DeliverySink,
