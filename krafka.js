@@ -316,6 +316,12 @@ const CHUNK_BYTES = 1 << 20
 const DEFAULT_TIMEOUT_MS = 30000
 /** How long `for await` runs loop bodies before it lets the event loop take a turn. */
 const TURN_MS = 2
+/**
+ * How long delivery reports are settled in one event-loop turn; later reports
+ * wait for the next turn. Node runs up to 1,000 queued delivery calls back to
+ * back, so only a time bound on the JS side gives timers their turn.
+ */
+const SETTLE_MS = 1
 const NATIVE = Symbol('krafka.native')
 
 /**
@@ -353,6 +359,9 @@ class Producer extends EventEmitter {
   #flushQueued = false
   #waiting = [] // Packer snapshots that met a full queue, in order; `from` = next record to retry
   #keepAlive = null
+  #queued = [] // delivery batches waiting for a later turn (see SETTLE_MS)
+  #turnEnd = 0 // when this turn's settling time is up; 0 = no turn under way
+  #settleQueued = false
   #closed = false
   #oauthCb = null
 
@@ -468,6 +477,7 @@ class Producer extends EventEmitter {
       this.#drainWaiting()
     }
     await callAsync(this.#native.flush(Math.max(0, deadline - Date.now())))
+    await this.#settled()
     if (this.#waiting.length > 0) throw new KafkaError(`flush: records still waiting for queue room after ${timeoutMs} ms`, 'ERR__TIMED_OUT', { retriable: true })
   }
 
@@ -485,6 +495,7 @@ class Producer extends EventEmitter {
     this.#flush()
     this.#failWaiting(err)
     await callAsync(this.#native.close(Math.max(0, deadline - Date.now()))).catch(() => {})
+    await this.#settled()
     this.#release()
   }
 
@@ -699,7 +710,7 @@ class Producer extends EventEmitter {
   }
 
   #onDelivery(batch) {
-    const { ids, partitions, offsets, timestamps, failures, logs } = batch
+    const { ids, failures, logs } = batch
     if (batch.oauthRefresh !== undefined && batch.oauthRefresh !== null) {
       fetchToken(this.#oauthCb, batch.oauthRefresh).then(
         (t) => call(() => this.#native.setOauthToken(t.token, t.lifetimeMs, t.principal, t.extensions || null)),
@@ -715,6 +726,51 @@ class Producer extends EventEmitter {
       emitClientError(this, failures[0].error)
       return
     }
+    // Settling runs user code (promise reactions, onDelivery): SETTLE_MS of
+    // it per event-loop turn, then later batches wait, in order.
+    if (this.#queued.length > 0 || (this.#turnEnd !== 0 && performance.now() > this.#turnEnd)) {
+      this.#queued.push(batch)
+      this.#scheduleSettle()
+      return
+    }
+    if (this.#turnEnd === 0) {
+      this.#turnEnd = performance.now() + SETTLE_MS
+      this.#scheduleSettle()
+    }
+    this.#settleBatch(batch)
+  }
+
+  #scheduleSettle() {
+    if (this.#settleQueued) return
+    this.#settleQueued = true
+    setImmediate(this.#settleLater)
+  }
+
+  /** setImmediate's callback: a new turn's share of the queued batches. */
+  #settleLater = () => {
+    this.#settleQueued = false
+    const q = this.#queued
+    if (q.length === 0) {
+      this.#turnEnd = 0
+      return
+    }
+    this.#turnEnd = performance.now() + SETTLE_MS
+    let i = 0
+    while (i < q.length) {
+      this.#settleBatch(q[i++])
+      if (performance.now() > this.#turnEnd) break
+    }
+    q.splice(0, i)
+    this.#scheduleSettle()
+  }
+
+  /** Resolves once every queued delivery batch is settled (at the usual pace): flush() and close() promise that much. */
+  async #settled() {
+    while (this.#queued.length > 0) await new Promise(setImmediate)
+  }
+
+  #settleBatch(batch) {
+    const { ids, partitions, offsets, timestamps, failures } = batch
     let f = 0
     for (let i = 0; i < ids.length; i++) {
       let err = null

@@ -393,3 +393,52 @@ test('abortTransaction() fails records still waiting for queue room; none of the
   await c.close()
   assert.deepEqual([...got, ...more].map((m) => m.value.toString()), ['committed'])
 })
+
+test('a flood of delivery reports is settled a slice per event-loop turn; flush() still settles all before it resolves', async (t) => {
+  const topic = await createTopic(2)
+  const p = new Producer(plaintext({ 'linger.ms': 5 }))
+  await p.send({ topic, value: 'warm-up' })
+  const n = 20000
+  // Count event-loop turns: one setImmediate per turn.
+  let turn = 0
+  let counting = true
+  const tick = () => {
+    turn++
+    if (counting) setImmediate(tick)
+  }
+  setImmediate(tick)
+  const perTurn = new Map()
+  const spin = (us) => {
+    const end = process.hrtime.bigint() + BigInt(us * 1000)
+    while (process.hrtime.bigint() < end);
+  }
+  let delivered = 0
+  const onDelivery = (err) => {
+    assert.equal(err, null)
+    delivered++
+    perTurn.set(turn, (perTurn.get(turn) || 0) + 1)
+    spin(5) // user code in the callback: 100 ms for all of them
+  }
+  try {
+    for (let i = 0; i < n; i++) p.produce(topic, `v${i}`, null, { onDelivery })
+    // Hold the loop while the broker acknowledges everything: the reports queue
+    // up and would then all run in the loop's next turn.
+    spin(1500)
+    const sent = []
+    let settled = 0
+    for (let i = 0; i < n; i++) sent.push(p.send({ topic, value: `s${i}` }).then(() => settled++))
+    spin(1500)
+    await p.flush()
+    assert.equal(settled, n, 'flush() resolved before every send() had settled')
+    await Promise.all(sent)
+  } finally {
+    counting = false
+    await p.close()
+  }
+  assert.equal(delivered, n)
+  const most = Math.max(...perTurn.values())
+  t.diagnostic(`onDelivery calls spread over ${perTurn.size} turns, at most ${most} in one`)
+  // SETTLE_MS (1 ms) of 5 µs callbacks, plus at most one batch of 1,000.
+  assert.ok(most <= 2000, `${most} onDelivery calls ran in one event-loop turn`)
+  assert.ok(perTurn.size >= 10, `only ${perTurn.size} turns`)
+})
