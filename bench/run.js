@@ -415,7 +415,7 @@ async function main() {
 
 function brief(scenario, r) {
   if (scenario === 'produce' || scenario === 'consume') {
-    return `${fmtInt(r.msgsPerSec)} msg/s, cpu ${fmt(r.cpuSeconds, 2)} s${r.eldP99Ms != null ? `, eld p99 ${fmt(r.eldP99Ms, 1)} ms` : ''}${r.tickP99Ms != null ? `, 1 ms ticker p99 ${fmt(r.tickP99Ms, 1)} ms` : ''}`
+    return `${fmtInt(r.msgsPerSec)} msg/s, cpu ${fmt(r.cpuSeconds, 2)} s${r.eldP99Ms != null ? `, eld p99 ${fmt(r.eldP99Ms, 1)} ms` : ''}${r.loopWaitShare != null ? `, loop waits ${fmt(r.loopWaitShare * 100, 0)} %` : ''}${r.tickP99Ms != null ? `, 1 ms ticker p99 ${fmt(r.tickP99Ms, 1)} ms` : ''}`
   }
   if (scenario === 'rss') return `rss ${fmt(r.rssStartMb, 0)} MB -> ${(r.rss || []).map((x) => fmt(x.rssMb, 0)).join(' -> ')} MB`
   return `p50 ${fmt(r.p50Ms, 2)} ms, p99 ${fmt(r.p99Ms, 2)} ms (${r.samples} samples)`
@@ -465,6 +465,8 @@ function markdown(rep) {
   }
   // The native ceiling has no event loop; its ELD cell is its 1 ms ticker thread (crates/krafka-bench's Ticker), in italics.
   const eldCell = (e, x) => (e.contender === 'native' ? (x.tickP99Ms != null ? `_${fmt(x.tickP99Ms)}_` : '–') : fmt(x.eldP99Ms))
+  // Share of the timed window the event-loop thread was runnable but had no CPU (schedstat).
+  const waitCell = (x) => (x.loopWaitShare != null ? `${fmt(x.loopWaitShare * 100, 0)} %` : '–')
   const name = (e) => `${e.errors.length ? (e.median ? '⚠ ' : '✗ ') : ''}${e.label}${e.contender === 'krafka' || e.contender === 'native' || e.contender === 'floor' ? '' : ` ${e.median && e.median.version ? e.median.version : ''}`}`.trim()
   const L = []
   const p = rep.params
@@ -479,7 +481,7 @@ function markdown(rep) {
   const m = rep.machine
   L.push(`**Machine:** ${m.nproc} CPUs (${m.cpuModel}), ${m.memGb} GB RAM, ${m.kernel}; Node ${m.node}; ${m.rustc}; Kafka ${m.kafka} (single KRaft node on loopback, **sharing those ${m.nproc} CPUs with the clients**); load average at start ${m.loadAvg.join(' / ')}${m.niceness > 0 ? `; run under \`nice -n ${m.niceness}\`` : ''}. Total run time ${rep.durationSeconds < 120 ? `${rep.durationSeconds} s` : `${Math.round(rep.durationSeconds / 60)} min`}.`)
   L.push('')
-  L.push(`**Method:** one contender at a time, in rounds (run 1 of every contender and scenario, then run 2, ...), so a slow spell of the shared machine hits one run of several contenders rather than every run of one; the disk is synced before every produce and end-to-end run; every run in a fresh child process; ${rep.runsPerScenario} run(s) per scenario, **median** shown (RSS: one run). Topics have ${p.partitions} partitions (replication 1); fresh topics for produce, awaited and end-to-end runs; a fresh consumer group per consume run. Values are ${p.size} bytes; the consume topic's records have ${p.keySize}-byte keys and no headers. librdkafka-based clients (krafka, the native ceiling, node-rdkafka, confluent) produce with krafka's settings: \`enable.idempotence=true\`, \`acks=all\`, \`partitioner=murmur2_random\`; kafkajs and @platformatic/kafka send with acks=-1 and their defaults. ${Object.keys(CONSUMER_TUNING).length ? `librdkafka-based consumers all get \`fetch.queue.backoff.ms=${P.fetchQueueBackoffMs}\` (librdkafka's default, 1000, stalls a consumer that has drained its 100,000-message prefetch queue for 1 s and caps every librdkafka consumer near 0.4 M msg/s here; krafka's extra row "default fetch.queue.backoff.ms" shows it); their other consumer settings are their defaults.` : 'Consumers use librdkafka\'s default fetch.queue.backoff.ms (1000).'} CPU seconds are the whole process's (all threads) over the timed window; the broker's CPU is not included. Event-loop delay is \`monitorEventLoopDelay\` (1 ms resolution) over the timed window. The native ceiling has no event loop: its ELD cell (in italics) is the p99 time between wake-ups of a thread in its process that sleeps 1 ms at a time, measured the same way over the same window. A thread with nothing else to do is the best case for an event loop, so that figure is what this machine allows any event loop while that much Kafka traffic runs. Rates are counted from the first message received to the last (group join excluded).`)
+  L.push(`**Method:** one contender at a time, in rounds (run 1 of every contender and scenario, then run 2, ...), so a slow spell of the shared machine hits one run of several contenders rather than every run of one; the disk is synced before every produce and end-to-end run; every run in a fresh child process; ${rep.runsPerScenario} run(s) per scenario, **median** shown (RSS: one run). Topics have ${p.partitions} partitions (replication 1); fresh topics for produce, awaited and end-to-end runs; a fresh consumer group per consume run. Values are ${p.size} bytes; the consume topic's records have ${p.keySize}-byte keys and no headers. librdkafka-based clients (krafka, the native ceiling, node-rdkafka, confluent) produce with krafka's settings: \`enable.idempotence=true\`, \`acks=all\`, \`partitioner=murmur2_random\`; kafkajs and @platformatic/kafka send with acks=-1 and their defaults. ${Object.keys(CONSUMER_TUNING).length ? `librdkafka-based consumers all get \`fetch.queue.backoff.ms=${P.fetchQueueBackoffMs}\` (librdkafka's default, 1000, stalls a consumer that has drained its 100,000-message prefetch queue for 1 s and caps every librdkafka consumer near 0.4 M msg/s here; krafka's extra row "default fetch.queue.backoff.ms" shows it); their other consumer settings are their defaults.` : 'Consumers use librdkafka\'s default fetch.queue.backoff.ms (1000).'} CPU seconds are the whole process's (all threads) over the timed window; the broker's CPU is not included. Event-loop delay is \`monitorEventLoopDelay\` (1 ms resolution) over the timed window. "Loop waits for a CPU" is the share of the timed window in which the event-loop thread was ready to run but had no CPU (Linux \`/proc/thread-self/schedstat\`): delay that the machine's load causes, not the loop's own work. The native ceiling has no event loop: its ELD cell (in italics) is the p99 time between wake-ups of a thread in its process that sleeps 1 ms at a time, measured the same way over the same window. A thread with nothing else to do is the best case for an event loop, so that figure is what this machine allows any event loop while that much Kafka traffic runs. Rates are counted from the first message received to the last (group join excluded).`)
   L.push('')
 
   // 1 + 5: produce
@@ -489,12 +491,12 @@ function markdown(rep) {
   L.push('')
   L.push(`At most ${fmtInt(p.maxInFlight)} records unacknowledged, handed over in chunks of 1,000 per event-loop turn; timed from the first send to the last acknowledgement. ELD = event-loop delay (scenario 5).`)
   L.push('')
-  L.push('| client | API | msgs/s | runs (lowest–highest) | MB/s | CPU s | ELD p99 ms | ÷ native | ÷ best Node anchor |')
-  L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|')
+  L.push('| client | API | msgs/s | runs (lowest–highest) | MB/s | CPU s | ELD p99 ms | loop waits for a CPU | ÷ native | ÷ best Node anchor |')
+  L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const e of R.filter((r) => r.scenario === 'produce')) {
     const x = e.median || {}
     const isK = e.contender === 'krafka'
-    L.push(`| ${name(e)} | ${e.api} | ${fmtInt(x.msgsPerSec)} | ${range(e)} | ${fmt(x.mbPerSec)} | ${fmt(x.cpuSeconds, 2)} | ${eldCell(e, x)} | ${e.contender === 'native' ? '1.00×' : ratio(x.msgsPerSec, nativeProduce && nativeProduce.msgsPerSec)} | ${isK ? ratio(x.msgsPerSec, bestP && bestP.value) : ''} |`)
+    L.push(`| ${name(e)} | ${e.api} | ${fmtInt(x.msgsPerSec)} | ${range(e)} | ${fmt(x.mbPerSec)} | ${fmt(x.cpuSeconds, 2)} | ${eldCell(e, x)} | ${waitCell(x)} | ${e.contender === 'native' ? '1.00×' : ratio(x.msgsPerSec, nativeProduce && nativeProduce.msgsPerSec)} | ${isK ? ratio(x.msgsPerSec, bestP && bestP.value) : ''} |`)
   }
   L.push('')
 
@@ -522,13 +524,13 @@ function markdown(rep) {
   L.push('')
   L.push('Every loop reads each message\'s key and value length. The JS floor builds krafka\'s exact message objects from bytes in memory (no Kafka at all); its main row makes key and value views into one batch Buffer as krafka does, the extra rows show the other Buffer kinds. ELD = event-loop delay (scenario 5).')
   L.push('')
-  L.push('| client | API | msgs/s | runs (lowest–highest) | CPU s | ELD p99 ms | ÷ native | ÷ JS floor | ÷ best Node anchor |')
-  L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|')
+  L.push('| client | API | msgs/s | runs (lowest–highest) | CPU s | ELD p99 ms | loop waits for a CPU | ÷ native | ÷ JS floor | ÷ best Node anchor |')
+  L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const e of R.filter((r) => r.scenario === 'consume')) {
     const x = e.median || {}
     const isK = e.contender === 'krafka'
     const isRef = e.contender === 'native' || e.contender === 'floor'
-    L.push(`| ${name(e)} | ${e.api} | ${fmtInt(x.msgsPerSec)} | ${range(e)} | ${fmt(x.cpuSeconds, 2)} | ${eldCell(e, x)} | ${ratio(x.msgsPerSec, nativeC && nativeC.msgsPerSec)} | ${isRef && e.contender === 'native' ? '' : ratio(x.msgsPerSec, floorC && floorC.msgsPerSec)} | ${isK ? ratio(x.msgsPerSec, bestC && bestC.value) : ''} |`)
+    L.push(`| ${name(e)} | ${e.api} | ${fmtInt(x.msgsPerSec)} | ${range(e)} | ${fmt(x.cpuSeconds, 2)} | ${eldCell(e, x)} | ${waitCell(x)} | ${ratio(x.msgsPerSec, nativeC && nativeC.msgsPerSec)} | ${isRef && e.contender === 'native' ? '' : ratio(x.msgsPerSec, floorC && floorC.msgsPerSec)} | ${isK ? ratio(x.msgsPerSec, bestC && bestC.value) : ''} |`)
   }
   L.push('')
 
@@ -618,7 +620,7 @@ function markdown(rep) {
   const eldMax = elds.length ? Math.max(...elds.map(([, x]) => x.eldP99Ms)) : null
   const ticks = [['produce', nativeProduce], ['consume', nativeC]].filter(([, x]) => x && x.tickP99Ms != null)
   const floorNote = ticks.length ? ` (machine floor, the native ceiling's 1 ms ticker: ${ticks.map(([n, x]) => `${n} ${fmt(x.tickP99Ms)} ms`).join(', ')})` : ''
-  L.push(`| event-loop delay p99 ≤ 5 ms during 1 and 3 | ${elds.map(([n, x]) => `${n} ${fmt(x.eldP99Ms)} ms`).join('; ') || '–'}${floorNote} | ${yes(eldMax == null ? null : eldMax <= 5)} |`)
+  L.push(`| event-loop delay p99 ≤ 5 ms during 1 and 3 | ${elds.map(([n, x]) => `${n} ${fmt(x.eldP99Ms)} ms${x.loopWaitShare != null ? ` (loop waits ${fmt(x.loopWaitShare * 100, 0)} %)` : ''}`).join('; ') || '–'}${floorNote} | ${yes(eldMax == null ? null : eldMax <= 5)} |`)
   const kR = med('krafka', 'rss', 'for-await')
   let rssCh = null
   if (kR && kR.rss && kR.rss.length > 1) {

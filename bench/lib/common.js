@@ -25,9 +25,25 @@ function valueOf(size) {
 }
 
 /**
+ * The calling (event-loop) thread's time on a CPU and time spent runnable but
+ * waiting for one, in ms (Linux schedstat; null elsewhere). The wait is the
+ * part of event-loop delay that the machine's load, not the loop's own work,
+ * accounts for.
+ */
+function loopSchedMs() {
+  try {
+    const [run, wait] = require('node:fs').readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ').map(Number)
+    return [run / 1e6, wait / 1e6]
+  } catch {
+    return null
+  }
+}
+
+/**
  * Wall time, CPU time (process.cpuUsage: user + system of every thread of the
  * process, librdkafka's included) and, when asked, event-loop delay
- * (monitorEventLoopDelay, 1 ms resolution) between start() and stop().
+ * (monitorEventLoopDelay, 1 ms resolution) and the event-loop thread's CPU
+ * wait (loopSchedMs) between start() and stop().
  */
 class Meter {
   constructor({ eld = false } = {}) {
@@ -40,6 +56,7 @@ class Meter {
       this.h = monitorEventLoopDelay({ resolution: 1 })
       this.h.enable()
     }
+    this.sched0 = this.eld ? loopSchedMs() : null
     this.cpu0 = process.cpuUsage()
     this.t0 = process.hrtime.bigint()
   }
@@ -51,6 +68,7 @@ class Meter {
     if (this.t1 !== undefined) return
     this.t1 = process.hrtime.bigint()
     this.cpu1 = process.cpuUsage(this.cpu0)
+    this.sched1 = this.sched0 ? loopSchedMs() : null
     if (this.h) {
       await sleep(5)
       this.h.disable()
@@ -65,6 +83,11 @@ class Meter {
       const none = this.h.count === 0
       out.eldP99Ms = none ? null : this.h.percentile(99) / 1e6
       out.eldMaxMs = none ? null : this.h.max / 1e6
+    }
+    if (this.sched0 && this.sched1) {
+      out.loopRunMs = this.sched1[0] - this.sched0[0]
+      out.loopWaitMs = this.sched1[1] - this.sched0[1]
+      out.loopWaitShare = out.loopWaitMs / (out.seconds * 1000)
     }
     return out
   }
