@@ -94,7 +94,7 @@ function plan(c) {
   }
   switch (c) {
     case 'native':
-      add('produce', null, 'ThreadedProducer send() + delivery callback')
+      add('produce', null, 'rd_kafka_producev on a topic handle (as krafka-core), ThreadedProducer delivery callback')
       add('await', null, 'send() then wait for its delivery report')
       add('consume', null, 'BaseConsumer::poll loop, reads in place')
       add('consume', 'copy', 'poll loop + krafka-core columnar batches of 1000 (what krafka hands to JS)', true)
