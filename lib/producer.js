@@ -1,0 +1,497 @@
+'use strict'
+// The producer: send(), sendBatch(), produce(), and delivery reports
+// settled in batches from one native callback.
+
+const { EventEmitter } = require('node:events')
+const { performance } = require('node:perf_hooks')
+const { native, DEFAULT_TIMEOUT_MS, NATIVE, noop } = require('./client')
+const { KafkaError, decodeError, fromNative, call, callAsync, emitClientError } = require('./error')
+const { splitCallbacks, fetchToken } = require('./config')
+const { toNativeRecord, Packer, CHUNK_RECORDS, CHUNK_BYTES } = require('./record')
+
+/**
+ * How long delivery reports are settled in one event-loop turn; later reports
+ * wait for the next turn. Node runs up to 1,000 queued delivery calls back to
+ * back, so only a time bound on the JS side gives timers their turn.
+ */
+const SETTLE_MS = 1
+
+const CLIENT_ERROR = 0xffffffff
+
+class Producer extends EventEmitter {
+  #native
+  // Records in flight, by id, in a ring: id's slot is `id & #mask`. For send(),
+  // the slot is the promise's resolve function, with its reject and topic in
+  // the parallel arrays; for produce(), its onDelivery (or noop) with
+  // ON_DELIVERY as the reject; for sendBatch(), one entry shared by the batch.
+  // Fixed arrays, not a Map, no object per send() and no array that grows and
+  // shifts: objects or fresh arrays alive while records are in flight make
+  // every young-generation GC copy them (the event-loop delay of scenario 5).
+  #slots = new Array(1024).fill(undefined)
+  #rejects = new Array(1024).fill(undefined)
+  #topics = new Array(1024).fill(undefined)
+  #mask = 1023
+  #next = 1 // id of the next record
+  #far = new Map() // id -> [slot, reject, topic] for stragglers moved out of the ring
+  #takenReject = undefined // see #take
+  #takenTopic = undefined
+  #base = 1 // ids below it are settled or in #far
+  #live = 0
+  #packer = new Packer() // send()s not yet handed to the addon (flushed in a microtask or when full)
+  #flushQueued = false
+  #waiting = [] // Packer snapshots that met a full queue, in order; `from` = next record to retry
+  #keepAlive = null
+  #queued = [] // delivery batches waiting for a later turn (see SETTLE_MS)
+  #turnEnd = 0 // when this turn's settling time is up; 0 = no turn under way
+  #settleQueued = false
+  #closed = false
+  #oauthCb = null
+
+  /** Creates a producer from Kafka config keys. Throws KafkaError(ERR__INVALID_ARG) naming a bad key. */
+  constructor(config) {
+    super()
+    const { native: cfg, oauthCb } = splitCallbacks(config)
+    this.#oauthCb = oauthCb || null
+    this.#native = call(() => new native.NativeProducer(cfg, (batch) => this.#onDelivery(batch), Boolean(oauthCb)))
+  }
+
+  /**
+   * Sends one record; resolves with its DeliveryReport when the broker
+   * acknowledged it. Records sent in one synchronous stretch cross into the
+   * addon together (at the latest in a microtask), in order.
+   */
+  send(record) {
+    let rec
+    try {
+      this.#checkOpen()
+      rec = toNativeRecord(record)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    return new Promise((resolve, reject) => {
+      const id = this.#track(resolve, reject, rec.topic)
+      try {
+        this.#add(rec, id)
+      } catch (e) {
+        this.#fail(id, e)
+      }
+    })
+  }
+
+  /** Sends records together; resolves with their reports, in order. Nothing is sent if one is malformed. */
+  sendBatch(records) {
+    let recs
+    try {
+      this.#checkOpen()
+      if (!Array.isArray(records)) throw new TypeError('sendBatch takes an array of records')
+      recs = records.map(toNativeRecord)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    if (recs.length === 0) return Promise.resolve([])
+    // One promise and one entry for the whole batch; it fails with the first failure.
+    return new Promise((resolve, reject) => {
+      // `topics`: one string when the whole batch goes to one topic (the usual case).
+      const topic = recs[0].topic
+      const topics = recs.every((r) => r.topic === topic) ? topic : recs.map((r) => r.topic)
+      const entry = { topics, first: 0, at: new Float64Array(recs.length * 3), left: recs.length, resolve, reject }
+      for (let i = 0; i < recs.length; i++) {
+        const id = this.#track(entry)
+        if (i === 0) entry.first = id
+        this.#add(recs[i], id)
+      }
+      this.#flush()
+    })
+  }
+
+  /**
+   * Fire-and-forget, as confluent-kafka-python's produce(). Throws KafkaError
+   * ERR__QUEUE_FULL when the local queue is full (call flush() or retry later).
+   */
+  produce(topic, value, key, options = {}) {
+    this.#checkOpen()
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
+    const { partition, timestamp, headers, onDelivery: cb } = options
+    const rec = toNativeRecord({ topic, value, key, partition, timestamp, headers })
+    if (cb !== undefined && typeof cb !== 'function') throw new TypeError('options.onDelivery must be a function')
+    this.#flush() // earlier send()s go first
+    if (this.#waiting.length > 0) {
+      // send()s are waiting for room: going ahead of them would reorder records.
+      throw new KafkaError('Local: Queue full (earlier send()s are waiting for room): retry after flush()', 'ERR__QUEUE_FULL', { retriable: true })
+    }
+    const id = this.#track(cb || noop, ON_DELIVERY, topic)
+    if (rec.headers == null) {
+      try {
+        this.#native.produceOne(rec.topic, rec.value ?? null, rec.key ?? null, rec.partition ?? null, rec.timestamp ?? null, id)
+      } catch (e) {
+        this.#take(id)
+        this.#release()
+        throw fromNative(e)
+      }
+      return
+    }
+    const p = this.#packer
+    p.add(rec, id)
+    let r
+    try {
+      r = p.send(this.#native)
+    } catch (e) {
+      this.#take(id)
+      this.#release()
+      throw fromNative(e)
+    } finally {
+      p.reset()
+    }
+    const failure = r.done === 0 ? 'ERR__QUEUE_FULL' : r.failures.length > 0 ? r.failures[0].error : null
+    if (failure !== null) {
+      this.#take(id)
+      this.#release()
+      throw decodeError(failure) || new KafkaError('Local: Queue full: retry after flush()', 'ERR__QUEUE_FULL', { retriable: true })
+    }
+  }
+
+  /** Waits until every record sent so far is acknowledged (or failed). */
+  async flush(timeoutMs = DEFAULT_TIMEOUT_MS) {
+    this.#flush()
+    const deadline = Date.now() + timeoutMs
+    while (this.#waiting.length > 0 && Date.now() < deadline) {
+      await callAsync(this.#native.flush(Math.max(1, Math.min(100, deadline - Date.now())))).catch(() => {})
+      this.#drainWaiting()
+    }
+    await callAsync(this.#native.flush(Math.max(0, deadline - Date.now())))
+    await this.#settled()
+    if (this.#waiting.length > 0) throw new KafkaError(`flush: records still waiting for queue room after ${timeoutMs} ms`, 'ERR__TIMED_OUT', { retriable: true })
+  }
+
+  /** Flushes, then releases the producer. Records still undelivered fail with ERR__PURGE_QUEUE. */
+  async close(timeoutMs = DEFAULT_TIMEOUT_MS) {
+    if (this.#closed) return
+    const deadline = Date.now() + timeoutMs // one bound for both waits below
+    try {
+      await this.flush(timeoutMs)
+    } catch {
+      // close() reports through the records' own promises
+    }
+    this.#closed = true
+    const err = new KafkaError('producer closed before the record was sent', 'ERR__DESTROY')
+    this.#flush()
+    this.#failWaiting(err)
+    await callAsync(this.#native.close(Math.max(0, deadline - Date.now()))).catch(() => {})
+    await this.#settled()
+    this.#release()
+  }
+
+  /** Transactions (needs `transactional.id`). */
+  async initTransactions(timeoutMs = DEFAULT_TIMEOUT_MS) {
+    await callAsync(this.#native.initTransactions(timeoutMs))
+  }
+  beginTransaction() {
+    this.#flush()
+    call(() => this.#native.beginTransaction())
+  }
+  async commitTransaction(timeoutMs = DEFAULT_TIMEOUT_MS) {
+    await this.flush(timeoutMs)
+    await callAsync(this.#native.commitTransaction(timeoutMs))
+  }
+  async abortTransaction(timeoutMs = DEFAULT_TIMEOUT_MS) {
+    this.#flush() // sent records belong to the transaction being aborted
+    this.#failWaiting(new KafkaError('the transaction was aborted before the record was sent', 'ERR__PURGE_QUEUE'))
+    await callAsync(this.#native.abortTransaction(timeoutMs))
+  }
+  /**
+   * Adds a consumer's processed positions (next offsets to read) to the
+   * current transaction; `groupMetadata` comes from `consumer.groupMetadata()`.
+   */
+  async sendOffsetsToTransaction(offsets, groupMetadata, timeoutMs = DEFAULT_TIMEOUT_MS) {
+    const nc = groupMetadata && groupMetadata[NATIVE]
+    if (!nc) throw new TypeError('sendOffsetsToTransaction needs consumer.groupMetadata()')
+    await callAsync(this.#native.sendOffsetsToTransaction(offsets, nc, timeoutMs))
+  }
+
+  #checkOpen() {
+    if (this.#closed) throw new KafkaError('the producer is closed', 'ERR__DESTROY')
+  }
+
+  /** Registers an in-flight record (see #slots); returns its id. */
+  #track(entry, reject = undefined, topic = undefined) {
+    if (this.#next - this.#base > this.#mask) this.#makeRoom()
+    const id = this.#next++
+    const i = id & this.#mask
+    this.#slots[i] = entry
+    this.#rejects[i] = reject
+    this.#topics[i] = topic
+    this.#live++
+    // Keep Node alive while records are in flight; the delivery callback itself is weak.
+    if (this.#keepAlive === null) this.#keepAlive = setInterval(noop, 1 << 30)
+    return id
+  }
+
+  /**
+   * Removes id's record and returns its slot (undefined when already settled);
+   * its reject and topic are left in #takenReject/#takenTopic, so that settling
+   * allocates nothing per record.
+   */
+  #take(id) {
+    if (id < this.#base) {
+      const f = this.#far.get(id)
+      if (f === undefined) return undefined
+      this.#far.delete(id)
+      this.#live--
+      this.#takenReject = f[1]
+      this.#takenTopic = f[2]
+      return f[0]
+    }
+    if (id >= this.#next) return undefined
+    const i = id & this.#mask
+    const e = this.#slots[i]
+    if (e === undefined) return undefined
+    this.#takenReject = this.#rejects[i]
+    this.#takenTopic = this.#topics[i]
+    this.#slots[i] = undefined
+    this.#rejects[i] = undefined
+    this.#topics[i] = undefined
+    this.#live--
+    return e
+  }
+
+  /** Moves #base past the settled records at the front of the ring. */
+  #compact() {
+    const slots = this.#slots
+    const m = this.#mask
+    let b = this.#base
+    while (b < this.#next && slots[b & m] === undefined) b++
+    this.#base = b
+  }
+
+  /**
+   * The ring is full. A few records stuck in flight (e.g. a partition without a
+   * leader) must not make it grow for ever: when they are under a quarter of a
+   * large ring they move to #far; otherwise the ring doubles.
+   */
+  #makeRoom() {
+    this.#compact()
+    if (this.#next - this.#base <= this.#mask) return
+    const [slots, rejects, topics, m] = [this.#slots, this.#rejects, this.#topics, this.#mask]
+    const size = m + 1
+    if (size >= 65536 && (this.#live - this.#far.size) * 4 <= size) {
+      for (let id = this.#base; id < this.#next; id++) {
+        const i = id & m
+        if (slots[i] === undefined) continue
+        this.#far.set(id, [slots[i], rejects[i], topics[i]])
+        slots[i] = rejects[i] = topics[i] = undefined
+      }
+      this.#base = this.#next
+      return
+    }
+    const nm = size * 2 - 1
+    const [s2, r2, t2] = [0, 0, 0].map(() => new Array(size * 2).fill(undefined))
+    for (let id = this.#base; id < this.#next; id++) {
+      s2[id & nm] = slots[id & m]
+      r2[id & nm] = rejects[id & m]
+      t2[id & nm] = topics[id & m]
+    }
+    this.#slots = s2
+    this.#rejects = r2
+    this.#topics = t2
+    this.#mask = nm
+  }
+
+  /** Settles id's promise with a report, or with `err`. */
+  #settle(id, err, partition, offset, ts) {
+    const e = this.#take(id)
+    if (e === undefined) return
+    const reject = this.#takenReject
+    const topic = this.#takenTopic
+    if (typeof e === 'function') {
+      // A send() (e resolves its promise) or a produce() (e is its onDelivery).
+      if (reject === ON_DELIVERY) {
+        if (e !== noop) callback(e, err || null, err ? null : { topic, partition, offset, timestamp: ts >= 0 ? ts : null })
+      } else if (err) reject(err)
+      else e({ topic, partition, offset, timestamp: ts >= 0 ? ts : null })
+      return
+    }
+    // A sendBatch() member.
+    if (e.left === 0) return // the batch already failed
+    if (err) {
+      e.left = 0
+      e.reject(err)
+      return
+    }
+    // Numbers now, report objects once the whole batch is in: objects kept
+    // while the rest is in flight would be copied by every young-generation GC.
+    const i = id - e.first
+    e.at[i * 3] = partition
+    e.at[i * 3 + 1] = offset
+    e.at[i * 3 + 2] = ts
+    if (--e.left === 0) e.resolve(batchReports(e))
+  }
+
+  #add(rec, id) {
+    const p = this.#packer
+    p.add(rec, id)
+    if (p.n >= CHUNK_RECORDS || p.pos >= CHUNK_BYTES) this.#flush()
+    else if (!this.#flushQueued) {
+      this.#flushQueued = true
+      queueMicrotask(() => this.#flush())
+    }
+  }
+
+  /** Hands the packed send()s to the addon; what meets a full queue waits, in order. */
+  #flush() {
+    this.#flushQueued = false
+    const p = this.#packer
+    if (p.n === 0) return
+    if (this.#waiting.length > 0) {
+      this.#waiting.push({ chunk: p.snapshot(), from: 0 })
+    } else {
+      const done = this.#hand(p, 0)
+      if (done < p.n) this.#waiting.push({ chunk: p.snapshot(), from: done })
+    }
+    p.reset()
+  }
+
+  /** One native call for records `from..` of `chunk`; fails refused records; returns how many were handled. */
+  #hand(chunk, from) {
+    let r
+    try {
+      r = chunk.send(this.#native, from)
+    } catch (e) {
+      const err = fromNative(e)
+      for (let i = from; i < chunk.n; i++) this.#fail(chunk.id(i), err)
+      return chunk.n
+    }
+    for (const f of r.failures) {
+      this.#fail(chunk.id(f.index), decodeError(f.error) || new KafkaError(f.error, 'ERR__FAIL'))
+    }
+    return r.done
+  }
+
+  #failWaiting(err) {
+    for (const w of this.#waiting.splice(0)) for (let i = w.from; i < w.chunk.n; i++) this.#fail(w.chunk.id(i), err)
+  }
+
+  #drainWaiting() {
+    while (this.#waiting.length > 0) {
+      const w = this.#waiting[0]
+      w.from = this.#hand(w.chunk, w.from)
+      if (w.from < w.chunk.n) return
+      this.#waiting.shift()
+    }
+  }
+
+  #fail(id, err) {
+    this.#settle(id, err)
+    this.#release()
+  }
+
+  #release() {
+    if (this.#live === 0 && this.#keepAlive !== null) {
+      clearInterval(this.#keepAlive)
+      this.#keepAlive = null
+    }
+  }
+
+  #onDelivery(batch) {
+    const { ids, failures, logs } = batch
+    if (batch.oauthRefresh !== undefined && batch.oauthRefresh !== null) {
+      fetchToken(this.#oauthCb, batch.oauthRefresh).then(
+        (t) => call(() => this.#native.setOauthToken(t.token, t.lifetimeMs, t.principal, t.extensions || null)),
+        (e) => this.#native.setOauthFailure(String((e && e.message) || e))
+      ).catch((e) => this.#native.setOauthFailure(String((e && e.message) || e)))
+      return
+    }
+    if (logs.length > 0) {
+      if (this.listenerCount('log') > 0) for (const l of logs) this.emit('log', l)
+      return
+    }
+    if (ids.length === 0 && failures.length === 1 && failures[0].index === CLIENT_ERROR) {
+      emitClientError(this, failures[0].error)
+      return
+    }
+    // Settling runs user code (promise reactions, onDelivery): SETTLE_MS of
+    // it per event-loop turn, then later batches wait, in order.
+    if (this.#queued.length > 0 || (this.#turnEnd !== 0 && performance.now() > this.#turnEnd)) {
+      this.#queued.push(batch)
+      this.#scheduleSettle()
+      return
+    }
+    if (this.#turnEnd === 0) {
+      this.#turnEnd = performance.now() + SETTLE_MS
+      this.#scheduleSettle()
+    }
+    this.#settleBatch(batch)
+  }
+
+  #scheduleSettle() {
+    if (this.#settleQueued) return
+    this.#settleQueued = true
+    setImmediate(this.#settleLater)
+  }
+
+  /** setImmediate's callback: a new turn's share of the queued batches. */
+  #settleLater = () => {
+    this.#settleQueued = false
+    const q = this.#queued
+    if (q.length === 0) {
+      this.#turnEnd = 0
+      return
+    }
+    this.#turnEnd = performance.now() + SETTLE_MS
+    let i = 0
+    while (i < q.length) {
+      this.#settleBatch(q[i++])
+      if (performance.now() > this.#turnEnd) break
+    }
+    q.splice(0, i)
+    this.#scheduleSettle()
+  }
+
+  /** Resolves once every queued delivery batch is settled (at the usual pace): flush() and close() promise that much. */
+  async #settled() {
+    while (this.#queued.length > 0) await new Promise(setImmediate)
+  }
+
+  #settleBatch(batch) {
+    const { ids, partitions, offsets, timestamps, failures } = batch
+    let f = 0
+    for (let i = 0; i < ids.length; i++) {
+      let err = null
+      if (f < failures.length && failures[f].index === i) {
+        err = decodeError(failures[f].error) || new KafkaError(failures[f].error, 'ERR__FAIL')
+        f++
+      }
+      this.#settle(ids[i], err, partitions[i], offsets[i], timestamps[i])
+    }
+    this.#compact()
+    this.#drainWaiting()
+    this.#release()
+  }
+}
+
+/** The DeliveryReports of a completed sendBatch() entry, in order. */
+function batchReports(e) {
+  const { at, topics } = e
+  const n = at.length / 3
+  const out = new Array(n)
+  for (let i = 0; i < n; i++) {
+    const ts = at[i * 3 + 2]
+    out[i] = { topic: typeof topics === 'string' ? topics : topics[i], partition: at[i * 3], offset: at[i * 3 + 1], timestamp: ts >= 0 ? ts : null }
+  }
+  return out
+}
+
+/** Marks a produce() slot: the slot holds its onDelivery callback (see Producer #slots). */
+const ON_DELIVERY = Symbol('onDelivery')
+
+/** Runs a user callback; its throw surfaces as an uncaught exception without breaking the batch. */
+function callback(cb, err, report) {
+  try {
+    cb(err, report)
+  } catch (e) {
+    queueMicrotask(() => {
+      throw e
+    })
+  }
+}
+
+module.exports = { Producer }
