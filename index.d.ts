@@ -29,7 +29,7 @@ export declare class MockCluster {
   stop(): void
 }
 
-/** Low-level admin client used by krafka.js's `Admin`. */
+/** Low-level admin client used by lib/admin.js's `Admin`. */
 export declare class NativeAdmin {
   /** Creates an admin client. Throws `ERR__INVALID_ARG` naming the key for bad config. */
   constructor(config: Record<string, string | number | boolean>)
@@ -41,7 +41,7 @@ export declare class NativeAdmin {
   partitionCounts(topic: string | undefined | null, timeoutMs: number): Promise<Record<string, number>>
 }
 
-/** Low-level consumer used by krafka.js's `Consumer`. */
+/** Low-level consumer used by lib/consumer.js's `Consumer`. */
 export declare class NativeConsumer {
   /** Creates a consumer. Throws `ERR__INVALID_ARG` naming the key for bad config. */
   constructor(config: Record<string, string | number | boolean>, onEvent: (event: ConsumerEvent) => void, oauth?: boolean)
@@ -101,7 +101,7 @@ export declare class NativeConsumer {
   close(): Promise<void>
 }
 
-/** Low-level producer used by krafka.js's `Producer`. */
+/** Low-level producer used by lib/producer.js's `Producer`. */
 export declare class NativeProducer {
   /** Creates a producer. Throws `ERR__INVALID_ARG` naming the key for bad config. */
   constructor(config: Record<string, string | number | boolean>, onDelivery: (batch: DeliveryBatch) => void, oauth?: boolean)
@@ -115,7 +115,7 @@ export declare class NativeProducer {
    */
   produceOne(topic: string, value: Buffer | string | undefined | null, key: Buffer | string | undefined | null, partition: number | undefined | null, timestamp: number | undefined | null, id: number): void
   /**
-   * Enqueues records packed by krafka.js in the consumer batch's layout:
+   * Enqueues records packed by lib/record.js in the consumer batch's layout:
    * `fields` 8 per record (topic index, partition or -1, key start, key
    * length, value start, value length, first header, header count; length
    * -1 = null), `nums` 2 per record (id, timestamp or -1), headers as
@@ -155,7 +155,7 @@ export declare function builtinFeatures(): Array<string>
 export declare function checkKerberosNative(config: Record<string, string | number | boolean>): Promise<Array<KerberosCheckStep>>
 
 /**
- * A group event for krafka.js: a rebalance (`seq` > 0, answer with
+ * A group event for the JS layer (lib/consumer.js): a rebalance (`seq` > 0, answer with
  * `rebalanceDone(seq)`) or a client error (`seq` = 0, no answer).
  */
 export interface ConsumerEvent {
@@ -197,7 +197,7 @@ export interface DeliveryBatch {
 export interface DeliveryFailure {
   /** Index into the batch's arrays. */
   index: number
-  /** Encoded error (see krafka.js `decodeError`). */
+  /** Encoded error (see lib/error.js `decodeError`). */
   error: string
 }
 
@@ -230,7 +230,7 @@ export interface LogEntry {
 
 /**
  * A batch of consumed messages in columns, as the core lays it out
- * (`krafka_core::batch`). krafka.js builds message objects from it, or hands
+ * (`krafka_core::batch`). lib/consumer.js builds message objects from it, or hands
  * it out as is (`rawBatches()`); keys and values are views into `data`.
  */
 export interface NativeBatch {

@@ -140,7 +140,7 @@ class RawBatch {
   messages() {
     return toMessages(this.#b)
   }
-  /** The native columns (for krafka.js only). */
+  /** The native columns (for this file only). */
   get [NATIVE]() {
     return this.#b
   }

@@ -21,7 +21,7 @@ pub struct NewTopic {
     pub config: Option<std::collections::HashMap<String, String>>,
 }
 
-/// Low-level admin client used by krafka.js's `Admin`.
+/// Low-level admin client used by lib/admin.js's `Admin`.
 #[napi]
 pub struct NativeAdmin {
     inner: Shared<Admin>,

@@ -19,7 +19,7 @@ use napi_derive::napi;
 use crate::client::Shared;
 use crate::error::{encode, IntoNapi};
 
-/// A group event for krafka.js: a rebalance (`seq` > 0, answer with
+/// A group event for the JS layer (lib/consumer.js): a rebalance (`seq` > 0, answer with
 /// `rebalanceDone(seq)`) or a client error (`seq` = 0, no answer).
 #[napi(object)]
 pub struct ConsumerEvent {
@@ -218,7 +218,7 @@ pub struct Watermarks {
 }
 
 /// A batch of consumed messages in columns, as the core lays it out
-/// (`krafka_core::batch`). krafka.js builds message objects from it, or hands
+/// (`krafka_core::batch`). lib/consumer.js builds message objects from it, or hands
 /// it out as is (`rawBatches()`); keys and values are views into `data`.
 #[napi(object)]
 #[allow(dead_code)] // for typing only: built by `Batch::to_napi_value`
@@ -299,7 +299,7 @@ impl TypeName for Batch {
     }
 }
 
-/// Low-level consumer used by krafka.js's `Consumer`.
+/// Low-level consumer used by lib/consumer.js's `Consumer`.
 #[napi]
 pub struct NativeConsumer {
     inner: Shared<Consumer>,

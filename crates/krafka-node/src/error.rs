@@ -1,5 +1,5 @@
 //! The one conversion from core errors into JS errors. The string `code`
-//! (`ERR__QUEUE_FULL`, ...) becomes `err.code`; krafka.js turns these into
+//! (`ERR__QUEUE_FULL`, ...) becomes `err.code`; lib/error.js turns these into
 //! `KafkaError` instances.
 use krafka_core::KafkaError;
 
@@ -8,7 +8,7 @@ pub fn to_napi(err: KafkaError) -> napi::Error {
     napi::Error::new(napi::Status::GenericFailure, encode(&err))
 }
 
-/// The message carries the code and flags in a fixed prefix that krafka.js
+/// The message carries the code and flags in a fixed prefix that lib/error.js
 /// parses: `ERR_X|r|f|a|human message` (retriable, fatal, abort flags).
 pub fn encode(err: &KafkaError) -> String {
     format!(

@@ -1,7 +1,7 @@
 //! `NativeProducer`: the core producer behind a napi class.
 //!
 //! Delivery reports reach JS as one call per batch through a weak
-//! ThreadsafeFunction (it never keeps Node alive by itself; krafka.js holds
+//! ThreadsafeFunction (it never keeps Node alive by itself; lib/producer.js holds
 //! the process open while sends are in flight). Reports travel as parallel
 //! typed arrays plus a short list of failures, so a batch of N reports costs a
 //! handful of napi calls, not N objects.
@@ -31,7 +31,7 @@ pub struct PackedResult {
 pub struct DeliveryFailure {
     /// Index into the batch's arrays.
     pub index: u32,
-    /// Encoded error (see krafka.js `decodeError`).
+    /// Encoded error (see lib/error.js `decodeError`).
     pub error: String,
 }
 
@@ -164,7 +164,7 @@ fn span(data: &[u8], start: i32, len: i32) -> Result<Option<&[u8]>> {
         .ok_or_else(|| bad("byte range"))
 }
 
-/// Low-level producer used by krafka.js's `Producer`.
+/// Low-level producer used by lib/producer.js's `Producer`.
 #[napi]
 pub struct NativeProducer {
     inner: Shared<Producer>,
@@ -235,7 +235,7 @@ impl NativeProducer {
         self.inner.produce_ref(&record, id as u64).napi()
     }
 
-    /// Enqueues records packed by krafka.js in the consumer batch's layout:
+    /// Enqueues records packed by lib/record.js in the consumer batch's layout:
     /// `fields` 8 per record (topic index, partition or -1, key start, key
     /// length, value start, value length, first header, header count; length
     /// -1 = null), `nums` 2 per record (id, timestamp or -1), headers as
@@ -259,7 +259,7 @@ impl NativeProducer {
             return Err(bad("fields length"));
         }
         // Checked whole before anything is produced, so a malformed chunk (a
-        // krafka.js bug) never leaves half of it enqueued and half rejected.
+        // JS-layer bug) never leaves half of it enqueued and half rejected.
         for i in from as usize..n {
             let f = &fields[i * 8..i * 8 + 8];
             topics
