@@ -218,6 +218,8 @@ struct Acks {
     first_error: Mutex<Option<String>>,
     lock: Mutex<()>,
     cv: Condvar,
+    /// The count the producing thread waits for (u64::MAX: nobody waits).
+    want: AtomicU64,
 }
 
 struct Ctx(Arc<Acks>);
@@ -229,23 +231,28 @@ impl ProducerContext for Ctx {
 
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
         match result {
-            Ok(_) => self.0.ok.fetch_add(1, Ordering::AcqRel),
+            Ok(_) => self.0.ok.fetch_add(1, Ordering::SeqCst),
             Err((e, _)) => {
                 if let Ok(mut f) = self.0.first_error.lock() {
                     f.get_or_insert_with(|| e.to_string());
                 }
-                self.0.failed.fetch_add(1, Ordering::AcqRel)
+                self.0.failed.fetch_add(1, Ordering::SeqCst)
             }
         };
-        // Cheap when nobody waits (awaited mode only).
-        let _g = self.0.lock.lock();
-        self.0.cv.notify_all();
+        // One wake-up per wait, when its count is reached, not one per report:
+        // a producer waiting at the in-flight limit was woken (and went back to
+        // sleep) for every one of 25,000 reports. SeqCst on both sides (here
+        // and in wait_until) so that one of them always sees the other.
+        if self.0.done() >= self.0.want.load(Ordering::SeqCst) {
+            let _g = self.0.lock.lock();
+            self.0.cv.notify_all();
+        }
     }
 }
 
 impl Acks {
     fn done(&self) -> u64 {
-        self.ok.load(Ordering::Acquire) + self.failed.load(Ordering::Acquire)
+        self.ok.load(Ordering::SeqCst) + self.failed.load(Ordering::SeqCst)
     }
 
     fn wait_until(&self, n: u64, timeout: Duration) -> bool {
@@ -254,17 +261,24 @@ impl Acks {
             Ok(g) => g,
             Err(_) => return false,
         };
+        self.want.store(n, Ordering::SeqCst);
+        let mut reached = true;
         while self.done() < n {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return false;
+                reached = false;
+                break;
             }
             g = match self.cv.wait_timeout(g, left.min(Duration::from_millis(50))) {
                 Ok((g, _)) => g,
-                Err(_) => return false,
+                Err(_) => {
+                    reached = false;
+                    break;
+                }
             };
         }
-        true
+        self.want.store(u64::MAX, Ordering::SeqCst);
+        reached
     }
 }
 
@@ -275,6 +289,7 @@ fn producer(args: &Args) -> Res<(ThreadedProducer<Ctx>, Arc<Acks>)> {
         first_error: Mutex::new(None),
         lock: Mutex::new(()),
         cv: Condvar::new(),
+        want: AtomicU64::new(u64::MAX),
     });
     let p: ThreadedProducer<Ctx> = config(args, true)?
         .create_with_context(Ctx(acks.clone()))
