@@ -211,7 +211,7 @@ fn with_ticks(result: Value, ticks: Option<Value>) -> Value {
     }
 }
 
-/// Counts delivery reports; wakes a waiter in awaited mode.
+/// Counts delivery reports; wakes the producing thread once the count it waits for (`want`) is reached.
 struct Acks {
     ok: AtomicU64,
     failed: AtomicU64,
