@@ -30,8 +30,7 @@ impl Admin {
     /// Creates an admin client; config errors name the key at fault.
     pub fn new(config: &Config) -> Result<Self> {
         let cc = config.build(ClientKind::Admin)?;
-        let inner = cc
-            .create()
+        let inner = crate::priority::creating(config, || cc.create())
             .map_err(|e| KafkaError::from_rdkafka(e, "creating admin client"))?;
         Ok(Admin { inner })
     }
@@ -137,9 +136,9 @@ pub fn probe(config: &Config, timeout: Duration) -> Result<()> {
         first_error: std::sync::Mutex::new(None),
         identity: crate::kerberos::Identity::of(&cc),
     };
-    let client: AdminClient<ProbeContext> = cc
-        .create_with_context(ctx)
-        .map_err(|e| KafkaError::from_rdkafka(e, "creating probe client"))?;
+    let client: AdminClient<ProbeContext> =
+        crate::priority::creating(config, || cc.create_with_context(ctx))
+            .map_err(|e| KafkaError::from_rdkafka(e, "creating probe client"))?;
     let res = client.inner().fetch_metadata(None, timeout);
     let seen = client
         .inner()

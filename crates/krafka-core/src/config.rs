@@ -24,7 +24,11 @@ pub enum ClientKind {
 }
 
 /// krafka's own keys (not librdkafka's); see README "Kerberos".
-pub const KRAFKA_KEYS: &[&str] = &["krafka.kerberos.realm", "krafka.kerberos.kdc"];
+pub const KRAFKA_KEYS: &[&str] = &[
+    "krafka.kerberos.realm",
+    "krafka.kerberos.kdc",
+    crate::priority::KEY,
+];
 
 /// Keys whose values are secrets: never echoed in errors or logs.
 const SECRET_KEYS: &[&str] = &[
@@ -210,6 +214,9 @@ impl Config {
         };
         cc.set_log_level(level);
         crate::kerberos::prepare(self, &mut cc)?;
+        if crate::priority::wanted(self)? {
+            crate::plugin::load_self(&mut cc);
+        }
         // Validate now, naming the key, instead of failing later in a background thread.
         cc.create_native_config()
             .map_err(|e| KafkaError::from_rdkafka(e, "config"))?;

@@ -152,18 +152,19 @@ impl Consumer {
     /// Creates a consumer; config errors name the key at fault.
     pub fn new(config: &Config, listener: Option<Arc<dyn ConsumerListener>>) -> Result<Self> {
         let cc = config.build(ClientKind::Consumer)?;
-        let inner: BaseConsumer<Context> = cc
-            .create_with_context(Context {
-                listener,
-                identity: crate::kerberos::Identity::of(&cc),
-                secrets: config
-                    .resolved()
-                    .map(|c| c.secret_values())
-                    .unwrap_or_default(),
-                revocations: AtomicU64::new(0),
-                polls: AtomicU64::new(0),
-            })
-            .map_err(|e| KafkaError::from_rdkafka(e, "creating consumer"))?;
+        let context = Context {
+            listener,
+            identity: crate::kerberos::Identity::of(&cc),
+            secrets: config
+                .resolved()
+                .map(|c| c.secret_values())
+                .unwrap_or_default(),
+            revocations: AtomicU64::new(0),
+            polls: AtomicU64::new(0),
+        };
+        let inner: BaseConsumer<Context> =
+            crate::priority::creating(config, || cc.create_with_context(context))
+                .map_err(|e| KafkaError::from_rdkafka(e, "creating consumer"))?;
         let has_group = config.get("group.id").is_some_and(|g| !g.is_empty());
         Ok(Consumer {
             inner,

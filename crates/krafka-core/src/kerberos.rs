@@ -9,7 +9,7 @@
 //!    from the keytab into a private memory cache `MEMORY:krafka-<n>` and
 //!    logs in again before the ticket expires (at 80 % of its life).
 //! 2. **Per-client identity.** The addon is also a librdkafka plugin
-//!    (`plugin.library.paths` points at itself; see [`plugin_conf_init`]).
+//!    (`plugin.library.paths` points at itself; see [`crate::plugin`]).
 //!    Its `on_thread_start` interceptor points each librdkafka thread of a
 //!    client at that client's cache with MIT's thread-local
 //!    `gss_krb5_ccache_name`, so two clients in one process authenticate as
@@ -23,12 +23,11 @@
 //! the Windows account the process runs as, so the MIT krb5 code is not
 //! built there and keytab / krb5.conf settings are rejected by name (see
 //! the "Windows (SSPI)" section at the end).
-use std::ffi::{c_char, c_void};
 use std::time::Duration;
 #[cfg(not(windows))]
 use std::{
     collections::HashMap,
-    ffi::{c_int, CStr, CString},
+    ffi::{c_char, c_int, c_void, CStr, CString},
     sync::{Arc, Condvar, Mutex, OnceLock},
     time::{SystemTime, UNIX_EPOCH},
 };
@@ -500,20 +499,11 @@ pub(crate) fn prepare(user: &Config, cc: &mut ClientConfig) -> Result<()> {
                     .into(),
         })?;
     let login = login(principal, keytab)?;
-    match self_path() {
-        Some(me) => {
-            // Load the addon itself as a librdkafka plugin: its interceptors give
-            // every thread of this client the login's cache.
-            let paths = match cc.get("plugin.library.paths") {
-                Some(p) if !p.is_empty() => format!("{p};{me}"),
-                _ => me,
-            };
-            cc.set("plugin.library.paths", paths);
-        }
-        None => {
-            // Not inside the addon (e.g. Rust unit tests): one process-wide cache.
-            std::env::set_var("KRB5CCNAME", login.ccache());
-        }
+    // Load the addon as a librdkafka plugin: its interceptors give every
+    // thread of this client the login's cache (see `attach`).
+    if !crate::plugin::load_self(cc) {
+        // Not inside the addon (e.g. Rust unit tests): one process-wide cache.
+        std::env::set_var("KRB5CCNAME", login.ccache());
     }
     Ok(())
 }
@@ -576,33 +566,6 @@ fn configure_realm(user: &Config) -> Result<()> {
     Ok(())
 }
 
-/// The path of the shared object this code lives in, when it exports the plugin entry point.
-#[cfg(not(windows))]
-fn self_path() -> Option<String> {
-    static PATH: OnceLock<Option<String>> = OnceLock::new();
-    PATH.get_or_init(|| {
-        // SAFETY: dladdr only reads loader data for an address inside this object.
-        unsafe {
-            let mut info: libc::Dl_info = std::mem::zeroed();
-            if libc::dladdr(self_path as *const c_void, &mut info) == 0 || info.dli_fname.is_null()
-            {
-                return None;
-            }
-            let path = CStr::from_ptr(info.dli_fname)
-                .to_string_lossy()
-                .into_owned();
-            let handle = libc::dlopen(info.dli_fname, libc::RTLD_LAZY | libc::RTLD_NOLOAD);
-            if handle.is_null() {
-                return None;
-            }
-            let has_entry = !libc::dlsym(handle, c"conf_init".as_ptr()).is_null();
-            libc::dlclose(handle);
-            has_entry.then_some(path)
-        }
-    })
-    .clone()
-}
-
 /// Reads a string property from a librdkafka conf.
 ///
 /// # Safety
@@ -617,44 +580,23 @@ unsafe fn conf_get(conf: *const rdkafka::bindings::rd_kafka_conf_t, name: &CStr)
         .then(|| CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned())
 }
 
-/// librdkafka's conf handle, as the plugin entry point receives it.
-pub type RdConf = rdkafka::bindings::rd_kafka_conf_t;
-/// librdkafka's error code type, as the plugin entry point returns it.
-pub type RdErr = rdkafka::bindings::rd_kafka_resp_err_t;
-
-/// librdkafka plugin entry point (`conf_init`), exported by the addon.
+/// The plugin's part for Kerberos, run by librdkafka as it creates a client
+/// (see [`crate::plugin`]): a client with a keytab login gets the login's
+/// cache in each of its threads.
 ///
 /// # Safety
-/// Called by librdkafka with a valid conf.
+/// `rk` and `conf` must be the client and conf librdkafka's `on_new` passes.
 #[cfg(not(windows))]
-pub unsafe fn plugin_conf_init(
-    conf: *mut rdkafka::bindings::rd_kafka_conf_t,
-    _plug_opaque: *mut *mut c_void,
-    _errstr: *mut c_char,
-    _errstr_size: usize,
-) -> rdkafka::bindings::rd_kafka_resp_err_t {
-    rdkafka::bindings::rd_kafka_conf_interceptor_add_on_new(
-        conf,
-        c"krafka-kerberos".as_ptr(),
-        Some(on_new),
-        std::ptr::null_mut(),
-    )
-}
-
-#[cfg(not(windows))]
-unsafe extern "C" fn on_new(
+pub(crate) unsafe fn attach(
     rk: *mut rdkafka::bindings::rd_kafka_t,
     conf: *const rdkafka::bindings::rd_kafka_conf_t,
-    _ic_opaque: *mut c_void,
-    _errstr: *mut c_char,
-    _errstr_size: usize,
-) -> rdkafka::bindings::rd_kafka_resp_err_t {
+) {
     use rdkafka::bindings as rd;
     let (Some(principal), Some(keytab)) = (
         conf_get(conf, c"sasl.kerberos.principal"),
         conf_get(conf, c"sasl.kerberos.keytab"),
     ) else {
-        return rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
+        return;
     };
     if let Some(login) = find_login(&principal, &keytab) {
         let opaque = Arc::into_raw(login) as *mut c_void;
@@ -671,7 +613,6 @@ unsafe extern "C" fn on_new(
             opaque,
         );
     }
-    rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
 }
 
 #[cfg(not(windows))]
@@ -1361,22 +1302,6 @@ fn reject_mit_keys(user: &Config) -> Result<()> {
 #[cfg(windows)]
 pub(crate) fn prepare(user: &Config, _cc: &mut ClientConfig) -> Result<()> {
     reject_mit_keys(user)
-}
-
-/// librdkafka plugin entry point (`conf_init`), exported by the addon. On
-/// Windows krafka never loads itself as a plugin (that is for per-client
-/// keytab logins), so this registers nothing.
-///
-/// # Safety
-/// Called by librdkafka with a valid conf.
-#[cfg(windows)]
-pub unsafe fn plugin_conf_init(
-    _conf: *mut rdkafka::bindings::rd_kafka_conf_t,
-    _plug_opaque: *mut *mut c_void,
-    _errstr: *mut c_char,
-    _errstr_size: usize,
-) -> rdkafka::bindings::rd_kafka_resp_err_t {
-    rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
 }
 
 /// Windows: reports what SSPI will use (account, realm, service principal),

@@ -13,6 +13,8 @@ pub mod consumer;
 pub mod error;
 pub mod kerberos;
 pub mod mock;
+pub mod plugin;
+pub mod priority;
 pub mod producer;
 pub mod record;
 pub mod version;

@@ -299,7 +299,7 @@ impl Producer {
             .map(|c| c.secret_values())
             .unwrap_or_default();
         let inner: Arc<BaseProducer<Context>> = Arc::new(
-            cc.create_with_context(Context)
+            crate::priority::creating(config, || cc.create_with_context(Context))
                 .map_err(|e| KafkaError::from_rdkafka(e, "creating producer"))?,
         );
         let stop = Arc::new(AtomicBool::new(false));

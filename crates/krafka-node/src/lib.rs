@@ -25,17 +25,18 @@ pub fn librdkafka_version() -> String {
 }
 
 /// librdkafka plugin entry point: krafka loads its own addon as a plugin
-/// (`plugin.library.paths`) to give each Kerberos client its own ticket cache.
-/// On Windows (SSPI, no keytab logins) it is never loaded and registers nothing.
+/// (`plugin.library.paths`) to reach librdkafka's threads: each Kerberos
+/// client's ticket cache, and their priority (see krafka-core's `plugin`).
+/// On Windows it is never loaded and registers nothing.
 ///
 /// # Safety
 /// Called by librdkafka with a valid conf.
 #[no_mangle]
 pub unsafe extern "C" fn conf_init(
-    conf: *mut krafka_core::kerberos::RdConf,
+    conf: *mut krafka_core::plugin::RdConf,
     plug_opaque: *mut *mut std::ffi::c_void,
     errstr: *mut std::ffi::c_char,
     errstr_size: usize,
-) -> krafka_core::kerberos::RdErr {
-    krafka_core::kerberos::plugin_conf_init(conf, plug_opaque, errstr, errstr_size)
+) -> krafka_core::plugin::RdErr {
+    krafka_core::plugin::plugin_conf_init(conf, plug_opaque, errstr, errstr_size)
 }
