@@ -3,8 +3,9 @@
 //! It drives `rdkafka` directly, with the very same workspace dependency as
 //! krafka-core (so the same static librdkafka 2.12 build) and krafka's own
 //! defaults (`enable.idempotence=true`, `acks=all`, `partitioner=murmur2_random`;
-//! consumers `enable.auto.offset.store=false`, `cooperative-sticky`), so the
-//! only difference to krafka is the absence of Node. Every subcommand prints
+//! consumers `enable.auto.offset.store=false`, `cooperative-sticky`; and
+//! librdkafka's threads 4 nice steps below the rest, see [`lower_librdkafka_threads`]),
+//! so the only difference to krafka is the absence of Node. Every subcommand prints
 //! one JSON object on stdout; numbers use the same names as bench/'s JS side.
 //!
 //! ```text
@@ -15,7 +16,7 @@
 //! ```
 //!
 //! Each takes config overrides: `--set k=v` (every client), `--pset k=v`
-//! (producers), `--cset k=v` (consumers).
+//! (producers), `--cset k=v` (consumers), and `--thread-nice n` (default 4).
 //!
 //! `produce` with `--key-size` is also how bench/run.js fills the topics the
 //! consumers read (10-byte keys, 100-byte values).
@@ -126,6 +127,34 @@ fn config(args: &Args, producer: bool) -> Res<ClientConfig> {
         cc.set(k, v);
     }
     Ok(cc)
+}
+
+/// krafka's `krafka.thread.nice` default (krafka-core's priority.rs): librdkafka's
+/// threads run 4 nice steps below the thread that created the client. krafka
+/// does it from a librdkafka interceptor as each thread starts; a plain binary
+/// cannot load itself as a librdkafka plugin, so the ceiling renices the
+/// threads it finds (by their `rdk:` names) once all of them are up, before
+/// timing. `--thread-nice 0` leaves them as they are. Linux only.
+fn lower_librdkafka_threads(args: &Args) -> Res<()> {
+    let steps = args.num("thread-nice", Some(4))? as i32;
+    if steps == 0 || !cfg!(target_os = "linux") {
+        return Ok(());
+    }
+    // SAFETY: getpriority/setpriority only read and set scheduling values.
+    let base = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Ok(());
+    };
+    for t in tasks.flatten() {
+        let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        let Ok(tid) = t.file_name().to_string_lossy().parse::<libc::id_t>() else {
+            continue;
+        };
+        if comm.starts_with("rdk:") {
+            unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, (base + steps).min(19)) };
+        }
+    }
+    Ok(())
 }
 
 /// CPU seconds (user + system, all threads) of this process so far.
@@ -382,6 +411,7 @@ fn cmd_produce(args: &Args) -> Res<Value> {
         .map_err(|e| format!("metadata: {e}"))?;
     let handle = Topic::new(&p, &topic)?;
     let mut key = vec![b'0'; key_size];
+    lower_librdkafka_threads(args)?;
     let ticker = Ticker::start();
     let cpu0 = cpu_seconds();
     let t0 = Instant::now();
@@ -446,6 +476,7 @@ fn cmd_await(args: &Args) -> Res<Value> {
         .fetch_metadata(Some(&topic), Duration::from_secs(10))
         .map_err(|e| format!("metadata: {e}"))?;
     let handle = Topic::new(&p, &topic)?;
+    lower_librdkafka_threads(args)?;
     let mut lat = Vec::with_capacity(count as usize);
     let start = Instant::now();
     for i in 0..warmup + count {
@@ -525,6 +556,7 @@ fn cmd_consume(args: &Args) -> Res<Value> {
             Some(Err(e)) => return Err(format!("consume: {e}")),
             Some(Ok(m)) => {
                 if first.is_none() {
+                    lower_librdkafka_threads(args)?;
                     ticker = Some(Ticker::start());
                     first = Some((Instant::now(), cpu_seconds()));
                 }
@@ -603,6 +635,7 @@ fn cmd_consume_core(args: &Args) -> Res<Value> {
             continue;
         }
         if first.is_none() {
+            lower_librdkafka_threads(args)?;
             ticker = Some(Ticker::start());
             first = Some((Instant::now(), cpu_seconds()));
         }
@@ -668,6 +701,9 @@ fn cmd_e2e(args: &Args) -> Res<Value> {
                 }
                 let sent_ns = u64::from_le_bytes(v[..8].try_into().map_err(|_| "short value")?);
                 let sent = sent_ns as f64 / 1e9;
+                if first_rx.is_none() {
+                    lower_librdkafka_threads(args)?;
+                }
                 let from = *first_rx.get_or_insert(now) + 0.5;
                 if sent >= warmup.max(from) {
                     lat.push((now - sent) * 1e3);
