@@ -475,7 +475,7 @@ function batchReports(e) {
   const out = new Array(n)
   for (let i = 0; i < n; i++) {
     const ts = at[i * 3 + 2]
-    out[i] = { topic: typeof topics === 'string' ? topics : topics[i], partition: at[i * 3], offset: at[i * 3 + 1], timestamp: ts >= 0 ? ts : null }
+    out[i] = { topic: typeof topics === 'string' ? topics : topics[i], partition: at[i * 3] | 0, offset: at[i * 3 + 1], timestamp: ts >= 0 ? ts : null }
   }
   return out
 }
