@@ -8,6 +8,7 @@ const { readdirSync, readFileSync } = require('node:fs')
 const { Producer, Consumer, KafkaError } = require('..')
 const { plaintext, gssapi, createTopic, consumeN, unique, testEnv } = require('./helpers')
 
+// Linux only: elsewhere krafka leaves librdkafka's threads as they are (priority.rs).
 const linux = process.platform === 'linux'
 
 /** Every thread of this process: id → [name, nice], from /proc. */

@@ -23,7 +23,8 @@ pub enum ClientKind {
     Admin,
 }
 
-/// krafka's own keys (not librdkafka's); see README "Kerberos".
+/// krafka's own keys (not librdkafka's); see README "Kerberos" and
+/// "librdkafka's threads and the event loop".
 pub const KRAFKA_KEYS: &[&str] = &[
     "krafka.kerberos.realm",
     "krafka.kerberos.kdc",
