@@ -114,7 +114,9 @@ unsafe extern "C" fn on_thread_start(
     let level = ic_opaque as isize as libc::c_int;
     // Raising one's own nice needs no privilege; a failure only leaves the
     // thread as it was, so it is not worth failing the client for.
-    let tid = libc::gettid() as libc::id_t;
+    // The raw syscall: glibc's gettid() wrapper is newer (2.30) than the
+    // prebuilt addon's glibc floor.
+    let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
     libc::setpriority(libc::PRIO_PROCESS, tid, level);
     rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
 }
