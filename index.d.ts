@@ -191,6 +191,8 @@ export interface DeliveryBatch {
   logs: Array<LogEntry>
   /** Set when SASL/OAUTHBEARER needs a token: the `sasl.oauthbearer.config` string. */
   oauthRefresh?: string
+  /** librdkafka's statistics JSON (`statistics.interval.ms`). */
+  stats?: string
 }
 
 /** A failed delivery inside a [`DeliveryBatch`]. */

@@ -173,6 +173,27 @@ export declare class Producer extends EventEmitter {
   abortTransaction(timeoutMs?: number): Promise<void>
   /** Adds a consumer's positions (next offsets to read) to the transaction. */
   sendOffsetsToTransaction(offsets: TopicPartition[], groupMetadata: GroupMetadata, timeoutMs?: number): Promise<void>
+  /** librdkafka's statistics, every `statistics.interval.ms` (as confluent-kafka-python's `stats_cb`). */
+  on(event: 'stats', listener: (stats: ProducerStats) => void): this
+  on(event: string | symbol, listener: (...args: any[]) => void): this
+}
+
+/**
+ * librdkafka's statistics JSON, parsed (its STATISTICS.md lists every field);
+ * a few of the fields are typed here.
+ */
+export interface ProducerStats {
+  type: 'producer'
+  /** librdkafka's monotonic clock, microseconds. */
+  ts: number
+  /** Records waiting in the producer's queues. */
+  msg_cnt: number
+  /** Records sent to brokers in all. */
+  txmsgs: number
+  /** By broker name; `nodeid` -1 marks librdkafka's bootstrap and internal entries. */
+  brokers: Record<string, { name: string; nodeid: number; state: string; wakeups: number; tx: number; req: Record<string, number>; [field: string]: unknown }>
+  topics: Record<string, { topic: string; [field: string]: unknown }>
+  [field: string]: unknown
 }
 
 /** Opaque consumer group metadata, from `consumer.groupMetadata()`. */

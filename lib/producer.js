@@ -18,6 +18,15 @@ const SETTLE_MS = 1
 
 const CLIENT_ERROR = 0xffffffff
 
+/** librdkafka's statistics JSON as an object (the text itself if it ever fails to parse). */
+function parseStats(json) {
+  try {
+    return JSON.parse(json)
+  } catch {
+    return json
+  }
+}
+
 class Producer extends EventEmitter {
   #native
   // Records in flight, by id, in a ring: id's slot is `id & #mask`. For send(),
@@ -398,6 +407,11 @@ class Producer extends EventEmitter {
         (t) => call(() => this.#native.setOauthToken(t.token, t.lifetimeMs, t.principal, t.extensions || null)),
         (e) => this.#native.setOauthFailure(String((e && e.message) || e))
       ).catch((e) => this.#native.setOauthFailure(String((e && e.message) || e)))
+      return
+    }
+    if (batch.stats !== undefined && batch.stats !== null) {
+      // librdkafka's statistics (statistics.interval.ms), parsed only when someone listens.
+      if (this.listenerCount('stats') > 0) this.emit('stats', parseStats(batch.stats))
       return
     }
     if (logs.length > 0) {

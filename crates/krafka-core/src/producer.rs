@@ -84,6 +84,9 @@ pub trait DeliverySink: Send + Sync + 'static {
     fn error(&self, _error: KafkaError) {}
     /// A librdkafka log line (secrets redacted). Default: ignored.
     fn log(&self, _line: crate::record::LogLine) {}
+    /// librdkafka's statistics, as its JSON text (every
+    /// `statistics.interval.ms`; see librdkafka's STATISTICS.md). Default: ignored.
+    fn stats(&self, _json: String) {}
     /// SASL/OAUTHBEARER needs a (new) token: return `true` if the app will
     /// answer with [`Producer::set_oauth_token`] or [`Producer::set_oauth_failure`].
     /// Default: no token provider.
@@ -199,6 +202,16 @@ fn serve_events(
                                 },
                                 message: crate::config::redact_secrets(secrets, &text),
                             });
+                        }
+                    }
+                    rd::RD_KAFKA_EVENT_STATS => {
+                        let json = rd::rd_kafka_event_stats(ev);
+                        if !json.is_null() {
+                            sink.stats(
+                                std::ffi::CStr::from_ptr(json)
+                                    .to_string_lossy()
+                                    .into_owned(),
+                            );
                         }
                     }
                     _ => {}

@@ -52,6 +52,8 @@ pub struct DeliveryBatch {
     pub logs: Vec<LogEntry>,
     /// Set when SASL/OAUTHBEARER needs a token: the `sasl.oauthbearer.config` string.
     pub oauth_refresh: Option<String>,
+    /// librdkafka's statistics JSON (`statistics.interval.ms`).
+    pub stats: Option<String>,
 }
 
 /// One librdkafka log line.
@@ -74,6 +76,7 @@ fn empty_batch() -> DeliveryBatch {
         failures: Vec::new(),
         logs: Vec::new(),
         oauth_refresh: None,
+        stats: None,
     }
 }
 
@@ -99,6 +102,7 @@ impl DeliverySink for JsSink {
                 .collect(),
             logs: Vec::new(),
             oauth_refresh: None,
+            stats: None,
         };
         // Blocking mode: a report is never dropped, even when JS is busy.
         self.0.call(batch, ThreadsafeFunctionCallMode::Blocking);
@@ -133,6 +137,14 @@ impl DeliverySink for JsSink {
                 facility: line.facility,
                 message: line.message,
             }],
+            ..empty_batch()
+        };
+        self.0.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
+    }
+
+    fn stats(&self, json: String) {
+        let batch = DeliveryBatch {
+            stats: Some(json),
             ..empty_batch()
         };
         self.0.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
