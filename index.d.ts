@@ -155,15 +155,16 @@ export declare function builtinFeatures(): Array<string>
 export declare function checkKerberosNative(config: Record<string, string | number | boolean>): Promise<Array<KerberosCheckStep>>
 
 /**
- * A group event for the JS layer (lib/consumer.js): a rebalance (`seq` > 0, answer with
- * `rebalanceDone(seq)`) or a client error (`seq` = 0, no answer).
+ * An event for the JS layer (lib/consumer.js): a rebalance (`seq` > 0, answer with
+ * `rebalanceDone(seq)`), an OAUTHBEARER token request (answer with `oauthDone(seq, ...)`),
+ * or a client error, log line or statistics (`seq` = 0, no answer).
  */
 export interface ConsumerEvent {
   /** Sequence number to acknowledge; 0 for errors. */
   seq: number
   /** Rebalances: number of the poll it happened in (`NativeBatch.poll`); 0 otherwise. */
   poll: number
-  /** "assigned", "revoked", "lost" or "error". */
+  /** "assigned", "revoked", "lost", "error", "log", "oauth" or "stats". */
   kind: string
   /** Partitions concerned (rebalances only). */
   partitions: Array<TopicPartition>
@@ -173,6 +174,8 @@ export interface ConsumerEvent {
   log?: LogEntry
   /** `sasl.oauthbearer.config` (kind "oauth" only; answer with `oauthDone(seq, ...)`). */
   oauthConfig?: string
+  /** librdkafka's statistics JSON (kind "stats" only). */
+  stats?: string
 }
 
 /** Delivery reports that arrived together; arrays are parallel. */

@@ -180,20 +180,49 @@ export declare class Producer extends EventEmitter {
 
 /**
  * librdkafka's statistics JSON, parsed (its STATISTICS.md lists every field);
- * a few of the fields are typed here.
+ * the fields both client kinds have that are typed here.
  */
-export interface ProducerStats {
-  type: 'producer'
+export interface ClientStats {
   /** librdkafka's monotonic clock, microseconds. */
   ts: number
-  /** Records waiting in the producer's queues. */
+  /** Records in the client's queues (producer: waiting to be sent; consumer: fetched, not yet handed out). */
   msg_cnt: number
-  /** Records sent to brokers in all. */
-  txmsgs: number
   /** By broker name; `nodeid` -1 marks librdkafka's bootstrap and internal entries. */
   brokers: Record<string, { name: string; nodeid: number; state: string; wakeups: number; tx: number; req: Record<string, number>; [field: string]: unknown }>
-  topics: Record<string, { topic: string; [field: string]: unknown }>
   [field: string]: unknown
+}
+
+/** A producer's statistics (`statistics.interval.ms`). */
+export interface ProducerStats extends ClientStats {
+  type: 'producer'
+  /** Records sent to brokers in all. */
+  txmsgs: number
+  topics: Record<string, { topic: string; [field: string]: unknown }>
+}
+
+/** A consumer's statistics (`statistics.interval.ms`); they arrive while it polls (iterates). */
+export interface ConsumerStats extends ClientStats {
+  type: 'consumer'
+  /** Records fetched from brokers in all. */
+  rxmsgs: number
+  /** The group member's state (`state` is `'up'` once it has joined). */
+  cgrp?: { state: string; join_state: string; rebalance_cnt: number; assignment_size: number; [field: string]: unknown }
+  /** By topic, then by partition number (`'-1'` is librdkafka's internal one). */
+  topics: Record<string, {
+    topic: string
+    partitions: Record<string, {
+      partition: number
+      /** Fetched records waiting to be handed out, and their bytes: the prefetch queue. */
+      fetchq_cnt: number
+      fetchq_size: number
+      fetch_state: string
+      next_offset: number
+      consumer_lag: number
+      rxmsgs: number
+      [field: string]: unknown
+    }>
+    [field: string]: unknown
+  }>
 }
 
 /** Opaque consumer group metadata, from `consumer.groupMetadata()`. */
@@ -252,6 +281,9 @@ export declare class Consumer extends EventEmitter implements AsyncIterable<Mess
   queryWatermarkOffsets(topic: string, partition: number, timeoutMs?: number): Promise<Watermarks>
   /** Leaves the group cleanly and releases the member. Idempotent. */
   close(): Promise<void>
+  /** librdkafka's statistics, every `statistics.interval.ms` while the consumer polls (as confluent-kafka-python's `stats_cb`). */
+  on(event: 'stats', listener: (stats: ConsumerStats) => void): this
+  on(event: string | symbol, listener: (...args: any[]) => void): this
 }
 
 /** As confluent-kafka-python's on_assign / on_revoke / on_lost. */

@@ -5,19 +5,23 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { once } = require('node:events')
-const { Producer } = require('..')
-const { plaintext, createTopic } = require('./helpers')
+const { Producer, Consumer } = require('..')
+const { plaintext, createTopic, unique } = require('./helpers')
 
 /**
- * The next 'stats' event, or a failure after `ms`. The timer is a plain
- * (ref'd) one: an idle producer does not keep Node alive by itself.
+ * The next 'stats' event (that satisfies `ok`), or a failure after `ms`. The
+ * timer is a plain (ref'd) one: an idle client does not keep Node alive by itself.
  */
-async function nextStats(producer, ms = 10000) {
+async function nextStats(client, ms = 10000, ok = () => true) {
+  let last = null
   const ac = new AbortController()
-  const timer = setTimeout(() => ac.abort(new Error(`no 'stats' event within ${ms} ms`)), ms)
+  const timer = setTimeout(() => ac.abort(new Error(`no fitting 'stats' event within ${ms} ms; last: ${JSON.stringify(last)?.slice(0, 2000)}`)), ms)
   try {
-    const [stats] = await once(producer, 'stats', { signal: ac.signal })
-    return stats
+    for (;;) {
+      const [stats] = await once(client, 'stats', { signal: ac.signal })
+      last = stats
+      if (ok(stats)) return stats
+    }
   } finally {
     clearTimeout(timer)
   }
@@ -92,4 +96,38 @@ test('an idempotent producer at full speed: the broker thread sleeps while its r
   } finally {
     await p.close()
   }
+})
+
+test("a consumer's 'stats' events show what it fetched, by partition, and its group", async () => {
+  const topic = await createTopic(2, 'stats-consumer')
+  const p = new Producer(plaintext())
+  const values = Array.from({ length: 20 }, (_, i) => `v${i}`)
+  const sent = await p.sendBatch(values.map((value, i) => ({ topic, value, partition: i % 2 })))
+  await p.close()
+  assert.equal(sent.length, 20)
+
+  const c = new Consumer(plaintext({ 'group.id': unique('stats-group'), 'auto.offset.reset': 'earliest', 'statistics.interval.ms': 100 }))
+  c.subscribe([topic])
+  const got = []
+  // Stats are served by the consumer's polls: iterate while waiting for them.
+  const reading = (async () => {
+    for await (const m of c) got.push(m.value.toString())
+  })()
+  try {
+    const stats = await nextStats(c, 20000, (s) => s.rxmsgs >= 20)
+    assert.equal(stats.type, 'consumer')
+    assert.equal(stats.cgrp.state, 'up')
+    const parts = stats.topics[topic].partitions
+    for (const part of ['0', '1']) {
+      // Each partition's fetch position is past its 10 records (positions are next offsets).
+      assert.equal(parts[part].fetch_state, 'active')
+      assert.ok(parts[part].next_offset >= 10, `partition ${part}: next_offset ${parts[part].next_offset}`)
+      assert.ok(parts[part].rxmsgs >= 10, `partition ${part}: rxmsgs ${parts[part].rxmsgs}`)
+    }
+    assert.ok(broker(stats).req.Fetch >= 1, `Fetch requests: ${JSON.stringify(broker(stats).req)}`)
+  } finally {
+    await c.close()
+    await reading
+  }
+  assert.deepEqual(got.sort(), [...values].sort())
 })

@@ -6,7 +6,7 @@ const { EventEmitter } = require('node:events')
 // Node 20 serves the global `Buffer` through a getter: a module binding is cheaper per message.
 const { Buffer } = require('node:buffer')
 const { performance } = require('node:perf_hooks')
-const { native, NATIVE, noop } = require('./client')
+const { native, NATIVE, noop, emitStats } = require('./client')
 const { KafkaError, call, callAsync, emitClientError } = require('./error')
 const { splitCallbacks, fetchToken } = require('./config')
 
@@ -412,6 +412,10 @@ class Consumer extends EventEmitter {
     }
     if (ev.kind === 'log') {
       if (this.listenerCount('log') > 0) this.emit('log', ev.log)
+      return
+    }
+    if (ev.kind === 'stats') {
+      emitStats(this, ev.stats)
       return
     }
     if (ev.kind === 'oauth') {

@@ -4,7 +4,7 @@
 
 const { EventEmitter } = require('node:events')
 const { performance } = require('node:perf_hooks')
-const { native, DEFAULT_TIMEOUT_MS, NATIVE, noop } = require('./client')
+const { native, DEFAULT_TIMEOUT_MS, NATIVE, noop, emitStats } = require('./client')
 const { KafkaError, decodeError, fromNative, call, callAsync, emitClientError } = require('./error')
 const { splitCallbacks, fetchToken } = require('./config')
 const { toNativeRecord, Packer, CHUNK_RECORDS, CHUNK_BYTES } = require('./record')
@@ -17,15 +17,6 @@ const { toNativeRecord, Packer, CHUNK_RECORDS, CHUNK_BYTES } = require('./record
 const SETTLE_MS = 1
 
 const CLIENT_ERROR = 0xffffffff
-
-/** librdkafka's statistics JSON as an object (the text itself if it ever fails to parse). */
-function parseStats(json) {
-  try {
-    return JSON.parse(json)
-  } catch {
-    return json
-  }
-}
 
 class Producer extends EventEmitter {
   #native
@@ -410,8 +401,7 @@ class Producer extends EventEmitter {
       return
     }
     if (batch.stats !== undefined && batch.stats !== null) {
-      // librdkafka's statistics (statistics.interval.ms), parsed only when someone listens.
-      if (this.listenerCount('stats') > 0) this.emit('stats', parseStats(batch.stats))
+      emitStats(this, batch.stats)
       return
     }
     if (logs.length > 0) {

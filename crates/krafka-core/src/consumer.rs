@@ -43,6 +43,10 @@ pub trait ConsumerListener: Send + Sync + 'static {
     fn on_error(&self, error: KafkaError);
     /// A librdkafka log line (secrets redacted). Default: ignored.
     fn on_log(&self, _line: crate::record::LogLine) {}
+    /// librdkafka's statistics, as its JSON text (every
+    /// `statistics.interval.ms`; see librdkafka's STATISTICS.md). Called from
+    /// a poll, so only while the app consumes. Default: ignored.
+    fn on_stats(&self, _json: String) {}
     /// SASL/OAUTHBEARER needs a token; blocks until the app's provider answers.
     fn on_oauth_refresh(
         &self,
@@ -83,6 +87,14 @@ impl ClientContext for Context {
 
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
         self.forward_log(level, fac, log_message);
+    }
+
+    /// The text as it came: rdkafka's default would decode it into its own
+    /// struct first, for every interval, even with nobody listening.
+    fn stats_raw(&self, statistics: &[u8]) {
+        if let Some(l) = &self.listener {
+            l.on_stats(String::from_utf8_lossy(statistics).into_owned());
+        }
     }
 
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {

@@ -19,15 +19,16 @@ use napi_derive::napi;
 use crate::client::Shared;
 use crate::error::{encode, IntoNapi};
 
-/// A group event for the JS layer (lib/consumer.js): a rebalance (`seq` > 0, answer with
-/// `rebalanceDone(seq)`) or a client error (`seq` = 0, no answer).
+/// An event for the JS layer (lib/consumer.js): a rebalance (`seq` > 0, answer with
+/// `rebalanceDone(seq)`), an OAUTHBEARER token request (answer with `oauthDone(seq, ...)`),
+/// or a client error, log line or statistics (`seq` = 0, no answer).
 #[napi(object)]
 pub struct ConsumerEvent {
     /// Sequence number to acknowledge; 0 for errors.
     pub seq: f64,
     /// Rebalances: number of the poll it happened in (`NativeBatch.poll`); 0 otherwise.
     pub poll: f64,
-    /// "assigned", "revoked", "lost" or "error".
+    /// "assigned", "revoked", "lost", "error", "log", "oauth" or "stats".
     pub kind: String,
     /// Partitions concerned (rebalances only).
     pub partitions: Vec<TopicPartition>,
@@ -37,6 +38,24 @@ pub struct ConsumerEvent {
     pub log: Option<crate::producer::LogEntry>,
     /// `sasl.oauthbearer.config` (kind "oauth" only; answer with `oauthDone(seq, ...)`).
     pub oauth_config: Option<String>,
+    /// librdkafka's statistics JSON (kind "stats" only).
+    pub stats: Option<String>,
+}
+
+impl ConsumerEvent {
+    /// An event of this kind with every optional part empty.
+    fn of(kind: &str) -> Self {
+        ConsumerEvent {
+            seq: 0.0,
+            poll: 0.0,
+            kind: kind.into(),
+            partitions: Vec::new(),
+            error: None,
+            log: None,
+            oauth_config: None,
+            stats: None,
+        }
+    }
 }
 
 type EventFn = ThreadsafeFunction<ConsumerEvent, (), ConsumerEvent, Status, false, true>;
@@ -85,11 +104,8 @@ impl ConsumerListener for JsListener {
         let ev = ConsumerEvent {
             seq: seq as f64,
             poll: poll as f64,
-            kind: kind.into(),
             partitions: partitions.into_iter().map(Into::into).collect(),
-            error: None,
-            log: None,
-            oauth_config: None,
+            ..ConsumerEvent::of(kind)
         };
         if self.tsfn.call(ev, ThreadsafeFunctionCallMode::Blocking) != Status::Ok {
             return; // Node is shutting down: nobody will answer.
@@ -112,13 +128,8 @@ impl ConsumerListener for JsListener {
 
     fn on_error(&self, error: KafkaError) {
         let ev = ConsumerEvent {
-            seq: 0.0,
-            poll: 0.0,
-            kind: "error".into(),
-            partitions: Vec::new(),
             error: Some(encode(&error)),
-            log: None,
-            oauth_config: None,
+            ..ConsumerEvent::of("error")
         };
         self.tsfn.call(ev, ThreadsafeFunctionCallMode::NonBlocking);
     }
@@ -130,12 +141,8 @@ impl ConsumerListener for JsListener {
         let seq = self.next.fetch_add(1, Ordering::AcqRel) + 1;
         let ev = ConsumerEvent {
             seq: seq as f64,
-            poll: 0.0,
-            kind: "oauth".into(),
-            partitions: Vec::new(),
-            error: None,
-            log: None,
             oauth_config: Some(config.unwrap_or_default().to_string()),
+            ..ConsumerEvent::of("oauth")
         };
         if self.tsfn.call(ev, ThreadsafeFunctionCallMode::Blocking) != Status::Ok {
             return Err("Node is shutting down".into());
@@ -165,13 +172,16 @@ impl ConsumerListener for JsListener {
             message: line.message,
         };
         let ev = ConsumerEvent {
-            seq: 0.0,
-            poll: 0.0,
-            kind: "log".into(),
-            partitions: Vec::new(),
-            error: None,
             log: Some(log),
-            oauth_config: None,
+            ..ConsumerEvent::of("log")
+        };
+        self.tsfn.call(ev, ThreadsafeFunctionCallMode::NonBlocking);
+    }
+
+    fn on_stats(&self, json: String) {
+        let ev = ConsumerEvent {
+            stats: Some(json),
+            ..ConsumerEvent::of("stats")
         };
         self.tsfn.call(ev, ThreadsafeFunctionCallMode::NonBlocking);
     }
