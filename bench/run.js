@@ -355,7 +355,7 @@ async function main() {
         const entry = { ...row, label: LABELS[c], runs: [], errors: [] }
         results.push(entry)
         if (unavailable) entry.errors.push(unavailable)
-        else rows.push({ c, row, entry, runs: row.scenario === 'rss' ? 1 : RUNS })
+        else rows.push({ c, row, entry, runs: RUNS })
       }
     }
     for (let i = 0; i < RUNS; i++) {
@@ -421,7 +421,17 @@ function brief(scenario, r) {
   return `p50 ${fmt(r.p50Ms, 2)} ms, p99 ${fmt(r.p99Ms, 2)} ms (${r.samples} samples)`
 }
 
-/** Median of every numeric field across runs; RSS checkpoints taken from the single run. */
+/** Change of RSS from a run's first checkpoint to its last, in %. */
+function rssChange(pts) {
+  return pts && pts.length > 1 ? ((pts[pts.length - 1].rssMb - pts[0].rssMb) / pts[0].rssMb) * 100 : null
+}
+
+/**
+ * Median of every numeric field across runs. RSS checkpoints: the median of
+ * each checkpoint's figures, and `rssChanges`, every run's own change (RSS
+ * grows in steps, so the median of the runs' changes is the verdict, not the
+ * change between two medians).
+ */
 function medians(runs) {
   if (runs.length === 0) return null
   const out = {}
@@ -429,6 +439,16 @@ function medians(runs) {
     if (k === 'round') continue
     if (typeof runs[0][k] === 'number') out[k] = median(runs.map((r) => r[k]))
     else out[k] = runs[0][k]
+  }
+  if (Array.isArray(runs[0].rss)) {
+    const at = (r, n) => (r.rss || []).find((q) => q.messages === n) || {}
+    const mid = (xs) => (xs.length ? median(xs) : null)
+    out.rss = runs[0].rss.map(({ messages }) => {
+      const cp = { messages }
+      for (const f of ['rssMb', 'heapUsedMb', 'youngGenMb']) cp[f] = mid(runs.map((r) => at(r, messages)[f]).filter((x) => typeof x === 'number'))
+      return cp
+    })
+    out.rssChanges = runs.map((r) => rssChange(r.rss)).filter((x) => x != null)
   }
   return out
 }
@@ -481,7 +501,7 @@ function markdown(rep) {
   const m = rep.machine
   L.push(`**Machine:** ${m.nproc} CPUs (${m.cpuModel}), ${m.memGb} GB RAM, ${m.kernel}; Node ${m.node}; ${m.rustc}; Kafka ${m.kafka} (single KRaft node on loopback, **sharing those ${m.nproc} CPUs with the clients**); load average at start ${m.loadAvg.join(' / ')}${m.niceness > 0 ? `; run under \`nice -n ${m.niceness}\`` : ''}. Total run time ${rep.durationSeconds < 120 ? `${rep.durationSeconds} s` : `${Math.round(rep.durationSeconds / 60)} min`}.`)
   L.push('')
-  L.push(`**Method:** one contender at a time, in rounds (run 1 of every contender and scenario, then run 2, ...), so a slow spell of the shared machine hits one run of several contenders rather than every run of one; the disk is synced before every produce and end-to-end run; every run in a fresh child process; ${rep.runsPerScenario} run(s) per scenario, **median** shown (RSS: one run). Topics have ${p.partitions} partitions (replication 1); fresh topics for produce, awaited and end-to-end runs; a fresh consumer group per consume run. Values are ${p.size} bytes; the consume topic's records have ${p.keySize}-byte keys and no headers. librdkafka-based clients (krafka, the native ceiling, node-rdkafka, confluent) produce with krafka's settings: \`enable.idempotence=true\`, \`acks=all\`, \`partitioner=murmur2_random\`; kafkajs and @platformatic/kafka send with acks=-1 and their defaults. ${Object.keys(CONSUMER_TUNING).length ? `librdkafka-based consumers all get \`fetch.queue.backoff.ms=${P.fetchQueueBackoffMs}\` (librdkafka's default, 1000, stalls a consumer that has drained its 100,000-message prefetch queue for 1 s and caps every librdkafka consumer near 0.4 M msg/s here; krafka's extra row "default fetch.queue.backoff.ms" shows it); their other consumer settings are their defaults.` : 'Consumers use librdkafka\'s default fetch.queue.backoff.ms (1000).'} CPU seconds are the whole process's (all threads) over the timed window; the broker's CPU is not included. Event-loop delay is \`monitorEventLoopDelay\` (1 ms resolution) over the timed window. "Loop waits for a CPU" is the share of the timed window in which the event-loop thread was ready to run but had no CPU (Linux \`/proc/thread-self/schedstat\`): delay that the machine's load causes, not the loop's own work. The native ceiling has no event loop: its ELD cell (in italics) is the p99 time between wake-ups of a thread in its process that sleeps 1 ms at a time, measured the same way over the same window. A thread with nothing else to do is the best case for an event loop, so that figure is what this machine allows any event loop while that much Kafka traffic runs. Rates are counted from the first message received to the last (group join excluded).`)
+  L.push(`**Method:** one contender at a time, in rounds (run 1 of every contender and scenario, then run 2, ...), so a slow spell of the shared machine hits one run of several contenders rather than every run of one; the disk is synced before every produce and end-to-end run; every run in a fresh child process; ${rep.runsPerScenario} run(s) per scenario, **median** shown. Topics have ${p.partitions} partitions (replication 1); fresh topics for produce, awaited and end-to-end runs; a fresh consumer group per consume run. Values are ${p.size} bytes; the consume topic's records have ${p.keySize}-byte keys and no headers. librdkafka-based clients (krafka, the native ceiling, node-rdkafka, confluent) produce with krafka's settings: \`enable.idempotence=true\`, \`acks=all\`, \`partitioner=murmur2_random\`; kafkajs and @platformatic/kafka send with acks=-1 and their defaults. ${Object.keys(CONSUMER_TUNING).length ? `librdkafka-based consumers all get \`fetch.queue.backoff.ms=${P.fetchQueueBackoffMs}\` (librdkafka's default, 1000, stalls a consumer that has drained its 100,000-message prefetch queue for 1 s and caps every librdkafka consumer near 0.4 M msg/s here; krafka's extra row "default fetch.queue.backoff.ms" shows it); their other consumer settings are their defaults.` : 'Consumers use librdkafka\'s default fetch.queue.backoff.ms (1000).'} CPU seconds are the whole process's (all threads) over the timed window; the broker's CPU is not included. Event-loop delay is \`monitorEventLoopDelay\` (1 ms resolution) over the timed window. "Loop waits for a CPU" is the share of the timed window in which the event-loop thread was ready to run but had no CPU (Linux \`/proc/thread-self/schedstat\`): delay that the machine's load causes, not the loop's own work. The native ceiling has no event loop: its ELD cell (in italics) is the p99 time between wake-ups of a thread in its process that sleeps 1 ms at a time, measured the same way over the same window. A thread with nothing else to do is the best case for an event loop, so that figure is what this machine allows any event loop while that much Kafka traffic runs. Rates are counted from the first message received to the last (group join excluded).`)
   L.push('')
 
   // 1 + 5: produce
@@ -554,13 +574,16 @@ function markdown(rep) {
     L.push(rep.quick ? 'Not run in quick mode.' : 'Not run (`BENCH_RSS=0`).')
   } else {
     const cps = rssRows.find((r) => r.median && r.median.rss) ? rssRows.find((r) => r.median && r.median.rss).median.rss.map((x) => x.messages) : []
-    L.push(`| client | API | RSS at start MB | ${cps.map((n) => `after ${fmtInt(n)} MB`).join(' | ')} | change ${cps.length ? fmtInt(cps[0]) : ''} → ${cps.length ? fmtInt(cps[cps.length - 1]) : ''} |`)
-    L.push(`|---|---|---:|${cps.map(() => '---:').join('|')}|---:|`)
+    L.push(`Each figure is the median of ${rep.runsPerScenario} run(s) at that checkpoint; the change is the median of the runs' own changes, with each run's beside it.`)
+    L.push('')
+    L.push(`| client | API | RSS at start MB | ${cps.map((n) => `after ${fmtInt(n)} MB`).join(' | ')} | change ${cps.length ? fmtInt(cps[0]) : ''} → ${cps.length ? fmtInt(cps[cps.length - 1]) : ''} | runs |`)
+    L.push(`|---|---|---:|${cps.map(() => '---:').join('|')}|---:|---|`)
     for (const e of rssRows) {
       const x = e.median || {}
       const pts = x.rss || []
-      const ch = pts.length > 1 ? `${(((pts[pts.length - 1].rssMb - pts[0].rssMb) / pts[0].rssMb) * 100).toFixed(1)} %` : '–'
-      L.push(`| ${name(e)} | ${e.api} | ${fmt(x.rssStartMb, 0)} | ${cps.map((n) => fmt((pts.find((q) => q.messages === n) || {}).rssMb, 0)).join(' | ')} | ${ch} |`)
+      const chs = x.rssChanges || []
+      const ch = chs.length ? `${median(chs).toFixed(1)} %` : '–'
+      L.push(`| ${name(e)} | ${e.api} | ${fmt(x.rssStartMb, 0)} | ${cps.map((n) => fmt((pts.find((q) => q.messages === n) || {}).rssMb, 0)).join(' | ')} | ${ch} | ${chs.map((c) => `${c.toFixed(1)} %`).join(', ')} |`)
     }
     const young = rssRows.map((e) => [e, ((e.median || {}).rss || []).filter((q) => q.youngGenMb != null)]).filter(([, q]) => q.length)
     for (const [e, q] of young) {
@@ -623,12 +646,10 @@ function markdown(rep) {
   L.push(`| event-loop delay p99 ≤ 5 ms during 1 and 3 | ${elds.map(([n, x]) => `${n} ${fmt(x.eldP99Ms)} ms${x.loopWaitShare != null ? ` (loop waits ${fmt(x.loopWaitShare * 100, 0)} %)` : ''}`).join('; ') || '–'}${floorNote} | ${yes(eldMax == null ? null : eldMax <= 5)} |`)
   const kR = med('krafka', 'rss', 'for-await')
   let rssCh = null
-  if (kR && kR.rss && kR.rss.length > 1) {
-    const a = kR.rss.find((x) => x.messages === p.consumeCount) || kR.rss[0]
-    const b = kR.rss[kR.rss.length - 1]
-    rssCh = { pct: ((b.rssMb - a.rssMb) / a.rssMb) * 100, a, b }
+  if (kR && kR.rss && kR.rss.length > 1 && kR.rssChanges && kR.rssChanges.length) {
+    rssCh = { pct: median(kR.rssChanges), a: kR.rss[0], b: kR.rss[kR.rss.length - 1], runs: kR.rssChanges }
   }
-  L.push(`| RSS within ±10 % between 1 M and 10 M messages | ${rssCh ? `${fmt(rssCh.a.rssMb, 0)} → ${fmt(rssCh.b.rssMb, 0)} MB (${rssCh.pct.toFixed(1)} %)` : '–'} | ${yes(rssCh ? Math.abs(rssCh.pct) <= 10 : null)} |`)
+  L.push(`| RSS within ±10 % between 1 M and 10 M messages | ${rssCh ? `${fmt(rssCh.a.rssMb, 0)} → ${fmt(rssCh.b.rssMb, 0)} MB (medians); change ${rssCh.pct.toFixed(1)} %, the median of the runs' ${rssCh.runs.map((c) => `${c.toFixed(1)} %`).join(', ')}` : '–'} | ${yes(rssCh ? Math.abs(rssCh.pct) <= 10 : null)} |`)
   L.push('')
   const failures = R.filter((e) => e.errors.length)
   if (failures.length) {
