@@ -151,6 +151,8 @@ fn lower_librdkafka_threads(args: &Args) -> Res<()> {
             continue;
         };
         if comm.starts_with("rdk:") {
+            // SAFETY: setpriority only sets a scheduling value; a tid that has
+            // exited since the listing makes it fail, which is ignored.
             unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, (base + steps).min(19)) };
         }
     }
@@ -161,6 +163,7 @@ fn lower_librdkafka_threads(args: &Args) -> Res<()> {
 fn cpu_seconds() -> f64 {
     // SAFETY: getrusage writes into the zeroed struct we own.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above: ru is ours and the size getrusage expects.
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     tv(ru.ru_utime) + tv(ru.ru_stime)
