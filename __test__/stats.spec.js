@@ -51,6 +51,27 @@ test("'stats' events carry librdkafka's statistics, parsed, every statistics.int
   }
 })
 
+test("statistics text that is not JSON becomes an 'error' event, never a string 'stats' event", () => {
+  const { EventEmitter } = require('node:events')
+  const { emitStats } = require('../lib/client')
+  const e = new EventEmitter()
+  const stats = []
+  const errors = []
+  e.on('stats', (s) => stats.push(s))
+  e.on('error', (err) => errors.push(err))
+  emitStats(e, '{"type":"producer","ts":1}')
+  emitStats(e, '{"type": truncated')
+  assert.deepEqual(stats, [{ type: 'producer', ts: 1 }])
+  assert.equal(errors.length, 1)
+  assert.equal(errors[0].code, 'ERR__BAD_MSG')
+  assert.match(errors[0].message, /statistics are not JSON/)
+  // Without a 'stats' listener nothing is parsed, so nothing fails.
+  const quiet = new EventEmitter()
+  quiet.on('error', (err) => errors.push(err))
+  emitStats(quiet, 'not json')
+  assert.equal(errors.length, 1)
+})
+
 test('without statistics.interval.ms, no stats events', async () => {
   const topic = await createTopic(1, 'stats')
   const p = new Producer(plaintext())
