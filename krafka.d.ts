@@ -248,6 +248,7 @@ export declare class Consumer extends EventEmitter implements AsyncIterable<Mess
   constructor(config: Config)
   /** Joins the group; hooks may return Promises and the rebalance waits for them. */
   subscribe(topics: string[] | RegExp, hooks?: RebalanceHooks): void
+  /** Manual assignment; works without `group.id` (no group, no commits), as Java's consumer. */
   assign(partitions: TopicPartition[]): void
   assignment(): TopicPartition[]
   /** Up to `numMessages`, waiting at most `timeoutMs` for the first (confluent-kafka-python's `consume`). */

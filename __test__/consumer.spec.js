@@ -192,6 +192,31 @@ test('commits: commit(msg), commit(offsets), commit() resolve when stored; commi
   await c.close()
 })
 
+test('without group.id, assign() consumes as Java\'s consumer does; group operations name the key they need', async () => {
+  const topic = await createTopic(2)
+  await seed(topic, 10, { partition: 0 })
+  await seed(topic, 5, { partition: 1, prefix: 'q' })
+  const c = new Consumer(plaintext({ 'auto.offset.reset': 'earliest' }))
+  try {
+    // An explicit offset, and none (auto.offset.reset decides: there are no committed offsets).
+    c.assign([{ topic, partition: 0, offset: 4 }, { topic, partition: 1 }])
+    const got = await consumeN(c, 11)
+    assert.deepEqual(got.filter((m) => m.partition === 0).map((m) => m.value.toString()), ['m4', 'm5', 'm6', 'm7', 'm8', 'm9'])
+    assert.deepEqual(got.filter((m) => m.partition === 1).map((m) => m.value.toString()), ['q0', 'q1', 'q2', 'q3', 'q4'])
+    const needsGroup = (what) => (e) => e instanceof KafkaError && e.code === 'ERR__INVALID_ARG' && e.message.includes('group.id') && e.message.includes(what)
+    await assert.rejects(c.commit(), needsGroup('commit()'))
+    await assert.rejects(c.committed([{ topic, partition: 0 }]), needsGroup('committed()'))
+    assert.throws(() => c.subscribe([topic]), needsGroup('subscribe()'))
+  } finally {
+    await c.close()
+  }
+  // Auto-commit asks for a group to commit under: refused at construction, naming the key.
+  assert.throws(
+    () => new Consumer(plaintext({ 'enable.auto.commit': true })),
+    (e) => e instanceof KafkaError && e.code === 'ERR__INVALID_ARG' && e.message.includes('enable.auto.commit') && e.message.includes('group.id')
+  )
+})
+
 test('assign, seek, pause and resume', async () => {
   const topic = await createTopic(2)
   await seed(topic, 10, { partition: 0 })

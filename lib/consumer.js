@@ -166,7 +166,7 @@ class Consumer extends EventEmitter {
   #hooks = {}
   #oauthCb = null
 
-  /** Creates a consumer from Kafka config keys (`group.id` needed for subscribe()). */
+  /** Creates a consumer from Kafka config keys (`group.id` needed for subscribe() and commits; without it, assign() as Java's consumer). */
   constructor(config) {
     super()
     const { native: cfg, oauthCb } = splitCallbacks(config)

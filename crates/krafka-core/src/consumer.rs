@@ -149,6 +149,7 @@ impl ConsumerContext for Context {
 /// A consumer group member. All methods take `&self`; blocking ones say so.
 pub struct Consumer {
     inner: BaseConsumer<Context>,
+    /// The config names a group.id; otherwise the consumer is standalone (see [`standalone`]).
     has_group: bool,
     closed: AtomicBool,
     /// Set when close() starts: no more polling, but commits made by
@@ -163,7 +164,11 @@ pub struct Consumer {
 impl Consumer {
     /// Creates a consumer; config errors name the key at fault.
     pub fn new(config: &Config, listener: Option<Arc<dyn ConsumerListener>>) -> Result<Self> {
-        let cc = config.build(ClientKind::Consumer)?;
+        let mut cc = config.build(ClientKind::Consumer)?;
+        let has_group = config.get("group.id").is_some_and(|g| !g.is_empty());
+        if !has_group {
+            standalone(config, &mut cc)?;
+        }
         let context = Context {
             listener,
             identity: crate::kerberos::Identity::of(&cc),
@@ -177,7 +182,6 @@ impl Consumer {
         let inner: BaseConsumer<Context> =
             crate::priority::creating(config, || cc.create_with_context(context))
                 .map_err(|e| KafkaError::from_rdkafka(e, "creating consumer"))?;
-        let has_group = config.get("group.id").is_some_and(|g| !g.is_empty());
         Ok(Consumer {
             inner,
             has_group,
@@ -196,15 +200,21 @@ impl Consumer {
         }
     }
 
+    /// A consumer without the user's `group.id` has no group to act for.
+    fn check_group(&self, what: &str) -> Result<()> {
+        if self.has_group {
+            return Ok(());
+        }
+        Err(KafkaError::Config {
+            key: "group.id".into(),
+            reason: format!("{what} needs a \"group.id\" in the consumer config (any name; offsets are committed under it); without one, assign() consumes from the offsets you give or auto.offset.reset"),
+        })
+    }
+
     /// Joins the group for these topics (a name starting with `^` is a regex).
     pub fn subscribe(&self, topics: &[String]) -> Result<()> {
         self.check_open("subscribe")?;
-        if !self.has_group {
-            return Err(KafkaError::Config {
-                key: "group.id".into(),
-                reason: "subscribe() needs a \"group.id\" in the consumer config (any name; offsets are committed under it); use assign() to consume without a group".into(),
-            });
-        }
+        self.check_group("subscribe()")?;
         if topics.is_empty() {
             return Err(KafkaError::InvalidArgument {
                 field: "topics".into(),
@@ -322,6 +332,7 @@ impl Consumer {
     /// Blocks until the broker has answered; call from a worker thread.
     pub fn commit(&self, offsets: Option<&[TopicPartitionOffset]>) -> Result<()> {
         self.check_open("commit")?;
+        self.check_group("commit()")?;
         let res = match offsets {
             Some(o) => self
                 .inner
@@ -344,6 +355,7 @@ impl Consumer {
         timeout: Duration,
     ) -> Result<Vec<TopicPartitionOffset>> {
         self.check_open("committed")?;
+        self.check_group("committed()")?;
         let tpl = to_tpl(partitions, Offset::Invalid)?;
         let res = self
             .inner
@@ -366,6 +378,7 @@ impl Consumer {
     /// consumer's offsets (`sendOffsetsToTransaction`).
     pub fn group_metadata(&self) -> Result<rdkafka::consumer::ConsumerGroupMetadata> {
         self.check_open("groupMetadata")?;
+        self.check_group("groupMetadata()")?;
         self.inner.group_metadata().ok_or_else(|| {
             KafkaError::from_code(
                 rdkafka::types::RDKafkaErrorCode::InvalidArgument,
@@ -433,22 +446,49 @@ impl Consumer {
         if self.closing.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        let result = if self.has_group {
-            let r = self
-                .inner
-                .close_queue()
-                .map_err(|e| KafkaError::from_rdkafka(e, "close"));
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while r.is_ok() && !self.inner.closed() && Instant::now() < deadline {
-                let _ = self.inner.poll(Duration::from_millis(100));
-            }
-            r
-        } else {
-            Ok(())
-        };
+        // Every consumer has a librdkafka group (see `standalone`), so every one closes it.
+        let result = self
+            .inner
+            .close_queue()
+            .map_err(|e| KafkaError::from_rdkafka(e, "close"));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while result.is_ok() && !self.inner.closed() && Instant::now() < deadline {
+            let _ = self.inner.poll(Duration::from_millis(100));
+        }
         self.closed.store(true, Ordering::Release);
         result
     }
+}
+
+/// A consumer without `group.id`, as Java's: assign() and reading work, with
+/// no group. librdkafka cannot consume at all without a group.id (its #3261),
+/// so a name of krafka's own stands in. It is never a group member:
+/// subscribe(), commit(), committed() and groupMetadata() refuse without the
+/// user's group.id, and auto-commit is off. (librdkafka may still ask the
+/// broker for its committed offsets when assign() is given no offset; there
+/// are none, so auto.offset.reset decides.)
+fn standalone(config: &Config, cc: &mut rdkafka::ClientConfig) -> Result<()> {
+    let auto_commit = config.get("enable.auto.commit").map(str::trim);
+    if auto_commit.is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        return Err(KafkaError::Config {
+            key: "enable.auto.commit".into(),
+            reason:
+                "true needs a \"group.id\" in the consumer config: offsets are committed under it"
+                    .into(),
+        });
+    }
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    cc.set(
+        "group.id",
+        format!("krafka-standalone-{}-{t}-{n}", std::process::id()),
+    );
+    cc.set("enable.auto.commit", "false");
+    Ok(())
 }
 
 /// Kafka's legal topic names: 1-249 of `[a-zA-Z0-9._-]`; a name starting with
