@@ -196,13 +196,24 @@ test('without group.id, assign() consumes as Java\'s consumer does; group operat
   const topic = await createTopic(2)
   await seed(topic, 10, { partition: 0 })
   await seed(topic, 5, { partition: 1, prefix: 'q' })
-  const c = new Consumer(plaintext({ 'auto.offset.reset': 'earliest' }))
+  const c = new Consumer(plaintext({ 'auto.offset.reset': 'earliest', 'statistics.interval.ms': 100 }))
+  let stats = null
+  c.on('stats', (s) => (stats = s))
   try {
     // An explicit offset, and none (auto.offset.reset decides: there are no committed offsets).
     c.assign([{ topic, partition: 0, offset: 4 }, { topic, partition: 1 }])
     const got = await consumeN(c, 11)
     assert.deepEqual(got.filter((m) => m.partition === 0).map((m) => m.value.toString()), ['m4', 'm5', 'm6', 'm7', 'm8', 'm9'])
     assert.deepEqual(got.filter((m) => m.partition === 1).map((m) => m.value.toString()), ['q0', 'q1', 'q2', 'q3', 'q4'])
+    // No group traffic: nothing joined, read or committed under krafka's stand-in name.
+    await consumeN(c, 1, 300)
+    assert.ok(stats, 'stats arrived while polling')
+    const req = Object.values(stats.brokers).reduce((all, b) => {
+      for (const [k, v] of Object.entries(b.req)) all[k] = (all[k] || 0) + v
+      return all
+    }, {})
+    assert.ok(req.Fetch > 0, `Fetch requests: ${JSON.stringify(req)}`)
+    for (const k of ['JoinGroup', 'SyncGroup', 'Heartbeat', 'OffsetFetch', 'OffsetCommit']) assert.equal(req[k] || 0, 0, `${k} requests: ${JSON.stringify(req)}`)
     const needsGroup = (what) => (e) => e instanceof KafkaError && e.code === 'ERR__INVALID_ARG' && e.message.includes('group.id') && e.message.includes(what)
     await assert.rejects(c.commit(), needsGroup('commit()'))
     await assert.rejects(c.committed([{ topic, partition: 0 }]), needsGroup('committed()'))

@@ -151,6 +151,9 @@ pub struct Consumer {
     inner: BaseConsumer<Context>,
     /// The config names a group.id; otherwise the consumer is standalone (see [`standalone`]).
     has_group: bool,
+    /// Where assign() starts a partition given no offset: the group's
+    /// committed offset; a standalone consumer's auto.offset.reset end.
+    start: Offset,
     closed: AtomicBool,
     /// Set when close() starts: no more polling, but commits made by
     /// revocation hooks during the close still go through.
@@ -166,9 +169,11 @@ impl Consumer {
     pub fn new(config: &Config, listener: Option<Arc<dyn ConsumerListener>>) -> Result<Self> {
         let mut cc = config.build(ClientKind::Consumer)?;
         let has_group = config.get("group.id").is_some_and(|g| !g.is_empty());
-        if !has_group {
-            standalone(config, &mut cc)?;
-        }
+        let start = if has_group {
+            Offset::Stored
+        } else {
+            standalone(config, &mut cc)?
+        };
         let context = Context {
             listener,
             identity: crate::kerberos::Identity::of(&cc),
@@ -185,6 +190,7 @@ impl Consumer {
         Ok(Consumer {
             inner,
             has_group,
+            start,
             closed: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             deferred: Mutex::new(None),
@@ -233,7 +239,7 @@ impl Consumer {
     /// Manual assignment (no group rebalancing). `offset: None` resumes from the committed offset.
     pub fn assign(&self, partitions: &[TopicPartitionOffset]) -> Result<()> {
         self.check_open("assign")?;
-        let tpl = to_tpl(partitions, Offset::Stored)?;
+        let tpl = to_tpl(partitions, self.start)?;
         self.inner
             .assign(&tpl)
             .map_err(|e| KafkaError::from_rdkafka(e, "assign"))
@@ -462,12 +468,14 @@ impl Consumer {
 
 /// A consumer without `group.id`, as Java's: assign() and reading work, with
 /// no group. librdkafka cannot consume at all without a group.id (its #3261),
-/// so a name of krafka's own stands in. It is never a group member:
-/// subscribe(), commit(), committed() and groupMetadata() refuse without the
-/// user's group.id, and auto-commit is off. (librdkafka may still ask the
-/// broker for its committed offsets when assign() is given no offset; there
-/// are none, so auto.offset.reset decides.)
-fn standalone(config: &Config, cc: &mut rdkafka::ClientConfig) -> Result<()> {
+/// so a name of krafka's own stands in. It is never a group member and
+/// nothing is committed or read under it: subscribe(), commit(), committed()
+/// and groupMetadata() refuse without the user's group.id, auto-commit is
+/// off, and a partition assigned without an offset starts where
+/// auto.offset.reset says (the returned offset) instead of asking for
+/// committed offsets there are none of. (librdkafka still looks up the
+/// group's coordinator by that name, which creates nothing on the broker.)
+fn standalone(config: &Config, cc: &mut rdkafka::ClientConfig) -> Result<Offset> {
     let auto_commit = config.get("enable.auto.commit").map(str::trim);
     if auto_commit.is_some_and(|v| v.eq_ignore_ascii_case("true")) {
         return Err(KafkaError::Config {
@@ -488,7 +496,14 @@ fn standalone(config: &Config, cc: &mut rdkafka::ClientConfig) -> Result<()> {
         format!("krafka-standalone-{}-{t}-{n}", std::process::id()),
     );
     cc.set("enable.auto.commit", "false");
-    Ok(())
+    // librdkafka's names and default ("largest"); "error" keeps librdkafka's
+    // own handling, which reports that there is no offset to start from.
+    let reset = config.get("auto.offset.reset").unwrap_or("largest").trim();
+    Ok(match reset.to_ascii_lowercase().as_str() {
+        "smallest" | "earliest" | "beginning" => Offset::Beginning,
+        "largest" | "latest" | "end" => Offset::End,
+        _ => Offset::Stored,
+    })
 }
 
 /// Kafka's legal topic names: 1-249 of `[a-zA-Z0-9._-]`; a name starting with
