@@ -236,7 +236,8 @@ impl Consumer {
             .map_err(|e| KafkaError::from_rdkafka(e, format!("subscribe to {topics:?}")))
     }
 
-    /// Manual assignment (no group rebalancing). `offset: None` resumes from the committed offset.
+    /// Manual assignment (no group rebalancing). `offset: None` resumes from the
+    /// committed offset (without a `group.id`: where auto.offset.reset says).
     pub fn assign(&self, partitions: &[TopicPartitionOffset]) -> Result<()> {
         self.check_open("assign")?;
         let tpl = to_tpl(partitions, self.start)?;
