@@ -222,10 +222,12 @@ test('without group.id, assign() consumes as Java\'s consumer does; group operat
     await c.close()
   }
   // Auto-commit asks for a group to commit under: refused at construction, naming the key.
-  assert.throws(
-    () => new Consumer(plaintext({ 'enable.auto.commit': true })),
-    (e) => e instanceof KafkaError && e.code === 'ERR__INVALID_ARG' && e.message.includes('enable.auto.commit') && e.message.includes('group.id')
-  )
+  for (const on of [true, 'T', '1']) {
+    assert.throws(
+      () => new Consumer(plaintext({ 'enable.auto.commit': on })),
+      (e) => e instanceof KafkaError && e.code === 'ERR__INVALID_ARG' && e.message.includes('enable.auto.commit') && e.message.includes('group.id')
+    )
+  }
 })
 
 test('assign, seek, pause and resume', async () => {

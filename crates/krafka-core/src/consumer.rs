@@ -477,8 +477,11 @@ impl Consumer {
 /// committed offsets there are none of. (librdkafka still looks up the
 /// group's coordinator by that name, which creates nothing on the broker.)
 fn standalone(config: &Config, cc: &mut rdkafka::ClientConfig) -> Result<Offset> {
+    // librdkafka's spellings of true.
     let auto_commit = config.get("enable.auto.commit").map(str::trim);
-    if auto_commit.is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+    if auto_commit
+        .is_some_and(|v| v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("t") || v == "1")
+    {
         return Err(KafkaError::Config {
             key: "enable.auto.commit".into(),
             reason:
