@@ -358,6 +358,41 @@ test('send()s packed together: two topics, strings and Buffers, headers, chunks 
   assert.deepEqual(ga.slice(1250).map((m) => [m.key.toString(), m.value.toString(), m.headers.length]), [['pa1', 'after-1', 0], ['pa2', 'after-2', 1]])
 })
 
+test('records enqueued together fail or land one by one: a refused record in the middle, explicit partitions and timestamps among plain ones', { timeout: 60000 }, async () => {
+  // Plain records (no headers, no timestamp) reach librdkafka in one batch
+  // call per run; a refusal inside a run must reach its own record only.
+  const topic = await createTopic(3)
+  const p = new Producer(plaintext({ 'message.max.bytes': 10000, 'linger.ms': 5 }))
+  const before = Date.now()
+  const sends = [
+    { topic, key: 'k0', value: 'stamped', timestamp: 1700000000000 },
+    { topic, key: 'k1', value: 'plain-1' },
+    { topic, key: 'k2', value: Buffer.alloc(20000) }, // too large
+    { topic, key: 'k3', value: 'to-partition-2', partition: 2 },
+    { topic, key: 'k4', value: 'to-partition-7', partition: 7 }, // no such partition
+    { topic, key: 'k5', value: 'plain-5', partition: 1 },
+  ].map((r) => p.send(r).then((report) => ({ report }), (error) => ({ error })))
+  const out = await Promise.all(sends)
+  await p.close()
+  assert.equal(out[2].error && out[2].error.code, 'ERR_MSG_SIZE_TOO_LARGE', String(out[2].error))
+  assert.equal(out[4].error && out[4].error.code, 'ERR__UNKNOWN_PARTITION', String(out[4].error))
+  for (const i of [0, 1, 3, 5]) assert.ok(out[i].report && out[i].report.offset >= 0, `record ${i}: ${out[i].error}`)
+  assert.equal(out[3].report.partition, 2)
+  assert.equal(out[5].report.partition, 1)
+  const c = consumerFor(topic)
+  const got = await consumeN(c, 4)
+  await c.close()
+  const byKey = Object.fromEntries(got.map((m) => [m.key.toString(), m]))
+  assert.deepEqual(Object.keys(byKey).sort(), ['k0', 'k1', 'k3', 'k5'])
+  assert.equal(byKey.k3.partition, 2)
+  assert.equal(byKey.k5.partition, 1)
+  assert.equal(byKey.k0.timestamp, 1700000000000)
+  for (const k of ['k1', 'k3', 'k5']) {
+    const ts = byKey[k].timestamp
+    assert.ok(ts >= before - 1000 && ts <= Date.now() + 1000, `record ${k} stamped ${ts}, sent at ${before}`)
+  }
+})
+
 test('sendBatch() with one malformed record rejects and sends none of them', async () => {
   const topic = await createTopic(1)
   const p = new Producer(plaintext())

@@ -277,6 +277,16 @@ pub struct Topic<'p> {
     name: &'p str,
 }
 
+/// What [`Producer::produce_run`] did with a run of records.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// Records handled (enqueued or failed): all of them unless the local
+    /// queue filled up, when the rest (from this index) is for a retry.
+    pub done: usize,
+    /// Records refused at once (unknown partition, too large, ...), by index.
+    pub failures: Vec<(usize, KafkaError)>,
+}
+
 /// The handles, destroyed with the producer (before its client).
 #[derive(Default)]
 struct Topics(Mutex<std::collections::HashMap<String, (usize, Box<str>)>>);
@@ -471,6 +481,87 @@ impl Producer {
             RDKafkaErrorCode::from(err),
             format!("producing to topic \"{}\"", topic.name),
         ))
+    }
+
+    /// Enqueues a run of records for one topic in one `rd_kafka_produce_batch`
+    /// call (`record.topic` is ignored). librdkafka then takes the topic lock
+    /// and reads the clocks once per run rather than once or more per record,
+    /// which is most of what enqueueing costs beside the copy. The records
+    /// must have no headers and no timestamp (see [`RecordRef::batchable`]):
+    /// they are stamped with the time of the call, as `produce_to` stamps
+    /// each record with its own.
+    ///
+    /// Stops at `ERR__QUEUE_FULL`: records from `done` on were not enqueued
+    /// (librdkafka refuses every later record of the call too, so order holds).
+    pub fn produce_run(&self, topic: Topic<'_>, records: &[(RecordRef<'_>, u64)]) -> RunOutcome {
+        use rdkafka::bindings as rd;
+        use std::ffi::c_void;
+        let mut out = RunOutcome {
+            done: records.len(),
+            failures: Vec::new(),
+        };
+        if self.closed.load(Ordering::Acquire) {
+            out.failures = (0..records.len())
+                .map(|i| (i, KafkaError::Closed("produce".into())))
+                .collect();
+            return out;
+        }
+        let bytes = |b: Option<&[u8]>| {
+            b.map_or((std::ptr::null_mut(), 0), |b| {
+                (b.as_ptr() as *mut c_void, b.len())
+            })
+        };
+        let mut msgs: Vec<rd::rd_kafka_message_t> = records
+            .iter()
+            .map(|(r, id)| {
+                debug_assert!(r.batchable());
+                let (payload, len) = bytes(r.value);
+                let (key, key_len) = bytes(r.key);
+                rd::rd_kafka_message_t {
+                    err: rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR,
+                    rkt: std::ptr::null_mut(),
+                    partition: r.partition.unwrap_or(-1),
+                    payload,
+                    len,
+                    key,
+                    key_len,
+                    offset: 0,
+                    _private: *id as usize as *mut c_void,
+                }
+            })
+            .collect();
+        let n = std::ffi::c_int::try_from(msgs.len()).unwrap_or(std::ffi::c_int::MAX);
+        // SAFETY: the handle is alive (owned by `self.topics`); the array is
+        // valid for `n` entries; librdkafka copies keys and values (F_COPY) and
+        // writes only each entry's `err`. F_PARTITION: each entry's partition
+        // (-1 = the partitioner's choice).
+        unsafe {
+            rd::rd_kafka_produce_batch(
+                topic.rkt,
+                -1,
+                (rd::RD_KAFKA_MSG_F_COPY | rd::RD_KAFKA_MSG_F_PARTITION) as std::ffi::c_int,
+                msgs.as_mut_ptr(),
+                n,
+            )
+        };
+        for (i, m) in msgs.iter().enumerate().take(n as usize) {
+            match m.err {
+                rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR => {}
+                rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__QUEUE_FULL => {
+                    out.done = i;
+                    return out;
+                }
+                e => out.failures.push((
+                    i,
+                    KafkaError::from_code(
+                        RDKafkaErrorCode::from(e),
+                        format!("producing to topic \"{}\"", topic.name),
+                    ),
+                )),
+            }
+        }
+        out.done = n as usize;
+        out
     }
 
     /// Number of records not yet acknowledged.

@@ -47,6 +47,14 @@ pub struct RecordRef<'a> {
     pub timestamp: Option<i64>,
 }
 
+impl RecordRef<'_> {
+    /// Whether [`crate::Producer::produce_run`] can take the record: no
+    /// headers and no timestamp (librdkafka's batch call sets neither).
+    pub fn batchable(&self) -> bool {
+        self.headers.is_empty() && self.timestamp.is_none()
+    }
+}
+
 /// A consumed message, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {

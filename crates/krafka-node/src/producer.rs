@@ -176,6 +176,28 @@ fn span(data: &[u8], start: i32, len: i32) -> Result<Option<&[u8]>> {
         .ok_or_else(|| bad("byte range"))
 }
 
+/// Record `i` of a packed chunk (see `producePacked`), with `headers` already gathered.
+fn record_at<'a>(
+    i: usize,
+    data: &'a [u8],
+    topics: &'a [String],
+    fields: &[i32],
+    nums: &[f64],
+    headers: &'a [(&'a str, Option<&'a [u8]>)],
+) -> Result<RecordRef<'a>> {
+    let f = &fields[i * 8..i * 8 + 8];
+    Ok(RecordRef {
+        topic: topics
+            .get(f[0] as usize)
+            .ok_or_else(|| bad("topic index"))?,
+        key: span(data, f[2], f[3])?,
+        value: span(data, f[4], f[5])?,
+        partition: (f[1] >= 0).then_some(f[1]),
+        headers,
+        timestamp: (nums[i * 2 + 1] >= 0.0).then_some(nums[i * 2 + 1] as i64),
+    })
+}
+
 /// Low-level producer used by lib/producer.js's `Producer`.
 #[napi]
 pub struct NativeProducer {
@@ -295,7 +317,36 @@ impl NativeProducer {
         for t in &topics {
             handles.push(self.inner.topic(t));
         }
-        for i in from as usize..n {
+        // Records without headers or a timestamp (the usual ones) go to
+        // librdkafka in runs, one call per run of the same topic.
+        let batchable = |i: usize| fields[i * 8 + 7] == 0 && nums[i * 2 + 1] < 0.0;
+        let mut run = Vec::new();
+        let mut i = from as usize;
+        while i < n {
+            let t = fields[i * 8] as usize;
+            if let (true, Ok(topic)) = (batchable(i), &handles[t]) {
+                let start = i;
+                run.clear();
+                while i < n && fields[i * 8] as usize == t && batchable(i) {
+                    run.push((
+                        record_at(i, &data, &topics, &fields, &nums, &[])?,
+                        nums[i * 2] as u64,
+                    ));
+                    i += 1;
+                }
+                let out = self.inner.produce_run(*topic, &run);
+                failures.extend(out.failures.iter().map(|(k, e)| DeliveryFailure {
+                    index: (start + k) as u32,
+                    error: encode(e),
+                }));
+                if out.done < run.len() {
+                    return Ok(PackedResult {
+                        done: (start + out.done) as u32,
+                        failures,
+                    });
+                }
+                continue;
+            }
             let f = &fields[i * 8..i * 8 + 8];
             headers.clear();
             for h in f[6]..f[6] + f[7] {
@@ -306,18 +357,12 @@ impl NativeProducer {
                     .ok_or_else(|| bad("header fields"))?;
                 headers.push((key.as_str(), span(&data, hf[0], hf[1])?));
             }
-            let record = RecordRef {
-                topic: topics
-                    .get(f[0] as usize)
-                    .ok_or_else(|| bad("topic index"))?,
-                key: span(&data, f[2], f[3])?,
-                value: span(&data, f[4], f[5])?,
-                partition: (f[1] >= 0).then_some(f[1]),
-                headers: &headers,
-                timestamp: (nums[i * 2 + 1] >= 0.0).then_some(nums[i * 2 + 1] as i64),
-            };
-            let sent = match &handles[f[0] as usize] {
-                Ok(topic) => self.inner.produce_to(*topic, &record, nums[i * 2] as u64),
+            let sent = match &handles[t] {
+                Ok(topic) => self.inner.produce_to(
+                    *topic,
+                    &record_at(i, &data, &topics, &fields, &nums, &headers)?,
+                    nums[i * 2] as u64,
+                ),
                 Err(e) => Err(e.clone()),
             };
             match sent {
@@ -333,6 +378,7 @@ impl NativeProducer {
                     error: encode(&e),
                 }),
             }
+            i += 1;
         }
         Ok(PackedResult {
             done: n as u32,
