@@ -393,6 +393,34 @@ test('records enqueued together fail or land one by one: a refused record in the
   }
 })
 
+test('sendBatch() larger than the in-flight ring, over two topics, with converted records: reports in order, all arrive', async () => {
+  const a = await createTopic(1)
+  const b = await createTopic(1)
+  const p = new Producer(plaintext({ 'linger.ms': 5 }))
+  // 5,000 records in one call: the ring (1,024 slots at first) doubles to fit them.
+  // The topic changes after record 2,000; every 7th value is a Uint8Array (converted).
+  const records = Array.from({ length: 5000 }, (_, i) => ({
+    topic: i < 2000 ? a : b,
+    key: `k${i}`,
+    value: i % 7 === 0 ? new TextEncoder().encode(`u${i}`) : `v${i}`,
+  }))
+  const reports = await p.sendBatch(records)
+  const again = await p.sendBatch(records.slice(0, 3)) // the ring is reused after a big batch
+  await p.close()
+  assert.equal(reports.length, 5000)
+  assert.deepEqual(reports.map((r) => r.topic), records.map((r) => r.topic))
+  assert.deepEqual(reports.slice(0, 2000).map((r) => r.offset), Array.from({ length: 2000 }, (_, i) => i))
+  assert.deepEqual(reports.slice(2000).map((r) => r.offset), Array.from({ length: 3000 }, (_, i) => i))
+  assert.deepEqual(again.map((r) => [r.topic, r.offset]), [[a, 2000], [a, 2001], [a, 2002]])
+  const c = consumerFor(b)
+  const got = await consumeN(c, 3000)
+  await c.close()
+  got.sort((x, y) => x.offset - y.offset)
+  assert.equal(got[0].key.toString(), 'k2000')
+  assert.equal(got[2999].value.toString(), 'v4999')
+  assert.equal(got[2002 - 2000].value.toString(), 'u2002', 'a converted Uint8Array value arrives as its bytes')
+})
+
 test('sendBatch() with one malformed record rejects and sends none of them', async () => {
   const topic = await createTopic(1)
   const p = new Producer(plaintext())

@@ -84,26 +84,36 @@ class Producer extends EventEmitter {
 
   /** Sends records together; resolves with their reports, in order. Nothing is sent if one is malformed. */
   sendBatch(records) {
-    let recs
+    let recs = records
+    let topics
     try {
       this.#checkOpen()
       if (!Array.isArray(records)) throw new TypeError('sendBatch takes an array of records')
-      recs = records.map(toNativeRecord)
+      // Checked in one pass, without a new array unless a record needs
+      // converting; `topics` is one string when the whole batch goes to one
+      // topic (the usual case).
+      for (let i = 0; i < records.length; i++) {
+        const r = toNativeRecord(records[i])
+        if (r !== records[i]) {
+          if (recs === records) recs = records.slice()
+          recs[i] = r
+        }
+        if (i === 0) topics = r.topic
+        else if (typeof topics !== 'string') topics.push(r.topic)
+        else if (r.topic !== topics) {
+          topics = new Array(i).fill(topics) // records 0..i-1 all went to that one
+          topics.push(r.topic)
+        }
+      }
     } catch (e) {
       return Promise.reject(e)
     }
     if (recs.length === 0) return Promise.resolve([])
     // One promise and one entry for the whole batch; it fails with the first failure.
     return new Promise((resolve, reject) => {
-      // `topics`: one string when the whole batch goes to one topic (the usual case).
-      const topic = recs[0].topic
-      const topics = recs.every((r) => r.topic === topic) ? topic : recs.map((r) => r.topic)
       const entry = { topics, first: 0, at: new Float64Array(recs.length * 3), left: recs.length, resolve, reject }
-      for (let i = 0; i < recs.length; i++) {
-        const id = this.#track(entry)
-        if (i === 0) entry.first = id
-        this.#add(recs[i], id)
-      }
+      entry.first = this.#trackMany(entry, recs.length)
+      for (let i = 0; i < recs.length; i++) this.#add(recs[i], entry.first + i)
       this.#flush()
     })
   }
@@ -230,6 +240,19 @@ class Producer extends EventEmitter {
     return id
   }
 
+  /** Registers `n` records sharing one entry (a sendBatch()); returns the first id. */
+  #trackMany(entry, n) {
+    while (this.#next + n - 1 - this.#base > this.#mask) this.#makeRoom(n)
+    const first = this.#next
+    const slots = this.#slots
+    const m = this.#mask
+    for (let id = first; id < first + n; id++) slots[id & m] = entry // marks and topics stay undefined
+    this.#next = first + n
+    this.#live += n
+    if (this.#keepAlive === null) this.#keepAlive = setInterval(noop, 1 << 30)
+    return first
+  }
+
   /**
    * Removes id's record and returns its slot (undefined when already settled);
    * its mark and topic are left in #takenMark/#takenTopic, so that settling
@@ -270,14 +293,15 @@ class Producer extends EventEmitter {
   /**
    * The ring is full. A few records stuck in flight (e.g. a partition without a
    * leader) must not make it grow for ever: when they are under a quarter of a
-   * large ring they move to #far; otherwise the ring doubles.
+   * large ring they move to #far; otherwise the ring doubles (as often as it
+   * takes to fit `room` more ids).
    */
-  #makeRoom() {
+  #makeRoom(room = 1) {
     this.#compact()
-    if (this.#next - this.#base <= this.#mask) return
+    if (this.#next + room - 1 - this.#base <= this.#mask) return
     const [slots, marks, topics, m] = [this.#slots, this.#marks, this.#topics, this.#mask]
     const size = m + 1
-    if (size >= 65536 && (this.#live - this.#far.size) * 4 <= size) {
+    if (size >= 65536 && (this.#live - this.#far.size) * 4 <= size && room <= size) {
       for (let id = this.#base; id < this.#next; id++) {
         const i = id & m
         if (slots[i] === undefined) continue
