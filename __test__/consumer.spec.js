@@ -218,6 +218,16 @@ test('without group.id, assign() consumes as Java\'s consumer does; group operat
     await assert.rejects(c.commit(), needsGroup('commit()'))
     await assert.rejects(c.committed([{ topic, partition: 0 }]), needsGroup('committed()'))
     assert.throws(() => c.subscribe([topic]), needsGroup('subscribe()'))
+    // A transaction cannot commit offsets for a group that does not exist.
+    const p = new Producer(plaintext({ 'transactional.id': unique('tx') }))
+    try {
+      await p.initTransactions()
+      p.beginTransaction()
+      await assert.rejects(p.sendOffsetsToTransaction([{ topic, partition: 0, offset: 10 }], c.groupMetadata()), needsGroup('groupMetadata()'))
+      await p.abortTransaction()
+    } finally {
+      await p.close()
+    }
   } finally {
     await c.close()
   }
