@@ -72,14 +72,16 @@ class Producer extends EventEmitter {
     // Only `resolve` is kept: one function fewer alive per record in flight
     // for every young-generation GC to copy (50,000 in flight in the
     // benchmark's send() runs: 8-9 % less CPU, 5-10 % more records/s).
-    return new Promise((resolve) => {
-      const id = this.#track(resolve, undefined, rec.topic)
-      try {
-        this.#add(rec, id)
-      } catch (e) {
-        this.#fail(id, e)
-      }
-    })
+    // One shared executor (see takeResolve), not a closure per send().
+    const promise = new Promise(takeResolve)
+    const id = this.#track(taken, undefined, rec.topic)
+    taken = undefined
+    try {
+      this.#add(rec, id)
+    } catch (e) {
+      this.#fail(id, e)
+    }
+    return promise
   }
 
   /** Sends records together; resolves with their reports, in order. Nothing is sent if one is malformed. */
@@ -510,6 +512,16 @@ function batchReports(e) {
     out[i] = { topic: typeof topics === 'string' ? topics : topics[i], partition: at[i * 3] | 0, offset: at[i * 3 + 1], timestamp: ts >= 0 ? ts : null }
   }
   return out
+}
+
+/**
+ * The executor of every send() promise: it leaves the promise's resolve in
+ * `taken` for send() to pick up at once. A closure per send() would be one
+ * more object (and context) per record for the young-generation GC.
+ */
+let taken
+function takeResolve(resolve) {
+  taken = resolve
 }
 
 /** Marks a produce() slot: the slot holds its onDelivery callback (see Producer #slots). */
