@@ -270,7 +270,8 @@ unsafe fn read_reports(ev: *mut rdkafka::bindings::rd_kafka_event_t, out: &mut D
 ///
 /// Why: producing by name makes librdkafka look the topic up under a lock for
 /// every record, and rdkafka's `send` allocates a C string for the name each
-/// time; with the handle, a record is one `rd_kafka_producev` call.
+/// time; with the handle, a record is one `rd_kafka_producev` call (or a
+/// share of one `rd_kafka_produce_batch`, see [`Producer::produce_run`]).
 #[derive(Clone, Copy)]
 pub struct Topic<'p> {
     rkt: *mut rdkafka::bindings::rd_kafka_topic_t,

@@ -275,7 +275,9 @@ impl NativeProducer {
     /// -1 = null), `nums` 2 per record (id, timestamp or -1), headers as
     /// `headerKeys` plus 2 per header (value start, value length). Starts at
     /// record `from`; stops early only on `ERR__QUEUE_FULL`. One crossing per
-    /// chunk, and the bytes are read in place (librdkafka copies them).
+    /// chunk, and the bytes are read in place (librdkafka copies them). Runs of
+    /// records without headers or timestamps go to librdkafka together
+    /// (`Producer::produce_run`).
     #[napi]
     #[allow(clippy::too_many_arguments)]
     pub fn produce_packed(
