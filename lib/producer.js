@@ -230,27 +230,23 @@ class Producer extends EventEmitter {
 
   /** Registers an in-flight record (see #slots); returns its id. */
   #track(entry, mark = undefined, topic = undefined) {
-    if (this.#next - this.#base > this.#mask) this.#makeRoom()
-    const id = this.#next++
+    const id = this.#trackMany(entry, 1)
     const i = id & this.#mask
-    this.#slots[i] = entry
     this.#marks[i] = mark
     this.#topics[i] = topic
-    this.#live++
-    // Keep Node alive while records are in flight; the delivery callback itself is weak.
-    if (this.#keepAlive === null) this.#keepAlive = setInterval(noop, 1 << 30)
     return id
   }
 
-  /** Registers `n` records sharing one entry (a sendBatch()); returns the first id. */
+  /** Registers `n` records sharing one entry (a sendBatch()); returns the first id. Marks and topics stay unset. */
   #trackMany(entry, n) {
     while (this.#next + n - 1 - this.#base > this.#mask) this.#makeRoom(n)
     const first = this.#next
     const slots = this.#slots
     const m = this.#mask
-    for (let id = first; id < first + n; id++) slots[id & m] = entry // marks and topics stay undefined
+    for (let id = first; id < first + n; id++) slots[id & m] = entry
     this.#next = first + n
     this.#live += n
+    // Keep Node alive while records are in flight; the delivery callback itself is weak.
     if (this.#keepAlive === null) this.#keepAlive = setInterval(noop, 1 << 30)
     return first
   }

@@ -278,6 +278,23 @@ pub struct Topic<'p> {
     name: &'p str,
 }
 
+impl Topic<'_> {
+    /// librdkafka's refusal to enqueue a record for this topic, as an error naming it.
+    fn refused(&self, err: rdkafka::bindings::rd_kafka_resp_err_t) -> KafkaError {
+        KafkaError::from_code(
+            RDKafkaErrorCode::from(err),
+            format!("producing to topic \"{}\"", self.name),
+        )
+    }
+}
+
+/// A key or value as librdkafka takes it: pointer and length, null for none.
+fn c_bytes(b: Option<&[u8]>) -> (*mut std::ffi::c_void, usize) {
+    b.map_or((std::ptr::null_mut(), 0), |b| {
+        (b.as_ptr() as *mut std::ffi::c_void, b.len())
+    })
+}
+
 /// What [`Producer::produce_run`] did with a run of records.
 #[derive(Debug)]
 pub struct RunOutcome {
@@ -423,13 +440,8 @@ impl Producer {
         if self.closed.load(Ordering::Acquire) {
             return Err(KafkaError::Closed("produce".into()));
         }
-        let bytes = |b: Option<&[u8]>| {
-            b.map_or((std::ptr::null_mut(), 0), |b| {
-                (b.as_ptr() as *mut c_void, b.len())
-            })
-        };
-        let (value, value_len) = bytes(record.value);
-        let (key, key_len) = bytes(record.key);
+        let (value, value_len) = c_bytes(record.value);
+        let (key, key_len) = c_bytes(record.key);
         let headers = if record.headers.is_empty() {
             std::ptr::null_mut()
         } else {
@@ -478,10 +490,7 @@ impl Producer {
             // SAFETY: not taken by librdkafka on failure.
             unsafe { rd::rd_kafka_headers_destroy(headers) };
         }
-        Err(KafkaError::from_code(
-            RDKafkaErrorCode::from(err),
-            format!("producing to topic \"{}\"", topic.name),
-        ))
+        Err(topic.refused(err))
     }
 
     /// Enqueues a run of records for one topic in one `rd_kafka_produce_batch`
@@ -507,17 +516,12 @@ impl Producer {
                 .collect();
             return out;
         }
-        let bytes = |b: Option<&[u8]>| {
-            b.map_or((std::ptr::null_mut(), 0), |b| {
-                (b.as_ptr() as *mut c_void, b.len())
-            })
-        };
         let mut msgs: Vec<rd::rd_kafka_message_t> = records
             .iter()
             .map(|(r, id)| {
                 debug_assert!(r.batchable());
-                let (payload, len) = bytes(r.value);
-                let (key, key_len) = bytes(r.key);
+                let (payload, len) = c_bytes(r.value);
+                let (key, key_len) = c_bytes(r.key);
                 rd::rd_kafka_message_t {
                     err: rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR,
                     rkt: std::ptr::null_mut(),
@@ -552,13 +556,7 @@ impl Producer {
                     out.done = i;
                     return out;
                 }
-                e => out.failures.push((
-                    i,
-                    KafkaError::from_code(
-                        RDKafkaErrorCode::from(e),
-                        format!("producing to topic \"{}\"", topic.name),
-                    ),
-                )),
+                e => out.failures.push((i, topic.refused(e))),
             }
         }
         out.done = n as usize;

@@ -321,33 +321,41 @@ impl NativeProducer {
         }
         // Records without headers or a timestamp (the usual ones) go to
         // librdkafka in runs, one call per run of the same topic.
-        let batchable = |i: usize| fields[i * 8 + 7] == 0 && nums[i * 2 + 1] < 0.0;
+        let plain = |i: usize| -> Result<Option<RecordRef<'_>>> {
+            if fields[i * 8 + 7] != 0 {
+                return Ok(None); // headers: gathered below
+            }
+            let r = record_at(i, &data, &topics, &fields, &nums, &[])?;
+            Ok(r.batchable().then_some(r))
+        };
         let mut run = Vec::new();
         let mut i = from as usize;
         while i < n {
             let t = fields[i * 8] as usize;
-            if let (true, Ok(topic)) = (batchable(i), &handles[t]) {
+            if let Ok(topic) = &handles[t] {
                 let start = i;
                 run.clear();
-                while i < n && fields[i * 8] as usize == t && batchable(i) {
-                    run.push((
-                        record_at(i, &data, &topics, &fields, &nums, &[])?,
-                        nums[i * 2] as u64,
-                    ));
+                while i < n && fields[i * 8] as usize == t {
+                    match plain(i)? {
+                        Some(r) => run.push((r, nums[i * 2] as u64)),
+                        None => break,
+                    }
                     i += 1;
                 }
-                let out = self.inner.produce_run(*topic, &run);
-                failures.extend(out.failures.iter().map(|(k, e)| DeliveryFailure {
-                    index: (start + k) as u32,
-                    error: encode(e),
-                }));
-                if out.done < run.len() {
-                    return Ok(PackedResult {
-                        done: (start + out.done) as u32,
-                        failures,
-                    });
+                if !run.is_empty() {
+                    let out = self.inner.produce_run(*topic, &run);
+                    failures.extend(out.failures.iter().map(|(k, e)| DeliveryFailure {
+                        index: (start + k) as u32,
+                        error: encode(e),
+                    }));
+                    if out.done < run.len() {
+                        return Ok(PackedResult {
+                            done: (start + out.done) as u32,
+                            failures,
+                        });
+                    }
+                    continue;
                 }
-                continue;
             }
             let f = &fields[i * 8..i * 8 + 8];
             headers.clear();
