@@ -121,7 +121,9 @@ export declare class NativeProducer {
    * -1 = null), `nums` 2 per record (id, timestamp or -1), headers as
    * `headerKeys` plus 2 per header (value start, value length). Starts at
    * record `from`; stops early only on `ERR__QUEUE_FULL`. One crossing per
-   * chunk, and the bytes are read in place (librdkafka copies them).
+   * chunk, and the bytes are read in place (librdkafka copies them). Runs of
+   * records without headers or timestamps go to librdkafka together
+   * (`Producer::produce_run`).
    */
   producePacked(data: Buffer, topics: Array<string>, fields: Int32Array, nums: Float64Array, headerKeys: Array<string>, headerFields: Int32Array, from: number): PackedResult
   /** Records not yet acknowledged by the broker. */
