@@ -209,6 +209,25 @@ class Topics {
   }
 }
 
+/**
+ * The machine's CPU time since boot (every CPU, idle included) and the part a
+ * hypervisor took for other guests (`steal` in /proc/stat), in ticks; null
+ * off Linux. A virtual machine whose host is busy loses CPU time the guest
+ * cannot see in any process's figures: every rate drops, and runs taken on
+ * different days stop being comparable.
+ */
+function cpuTicks() {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'latin1').split('\n', 1)[0].trim().split(/\s+/).slice(1, 9).map(Number)
+    return { total: f.reduce((a, b) => a + b, 0), steal: f[7] || 0 }
+  } catch {
+    return null
+  }
+}
+
+/** Share of the machine's CPU time the hypervisor took between two cpuTicks(). */
+const stealShare = (a, b) => (a && b && b.total > a.total ? (b.steal - a.steal) / (b.total - a.total) : null)
+
 /** Runs a command; resolves with its stdout, or rejects with its stderr's tail. */
 function runChild(cmd, args, timeoutMs) {
   return new Promise((resolve, reject) => {
@@ -361,7 +380,7 @@ async function main() {
       }
     }
     for (let i = 0; i < RUNS; i++) {
-      for (const { c, row, entry, runs } of rows) {
+      for (const { c, row, entry, runs } of roundOrder(rows, i)) {
         if (i >= runs) continue
         const params = { bootstrap: bs, size: P.size, variant: row.variant, consumerConfig: row.variant && row.variant.endsWith('@defaults') ? {} : CONSUMER_TUNING }
         let fresh = null
@@ -392,8 +411,10 @@ async function main() {
         // being flushed would otherwise slow whichever run comes next.
         if (row.scenario === 'produce' || row.scenario === 'e2e') execFileSync('sync')
         const what = `${c} ${row.scenario}${row.variant ? ` [${row.variant}]` : ''} run ${i + 1}/${runs}`
+        const ticks = cpuTicks()
         try {
           const r = c === 'native' ? await runNative(bin, row, params) : await runJs(row, params)
+          r.stealShare = stealShare(ticks, cpuTicks())
           entry.runs.push({ ...r, round: i + 1 })
           log(`${what}: ${brief(row.scenario, r)}`)
         } catch (e) {
@@ -415,12 +436,29 @@ async function main() {
   log(`wrote ${path.relative(process.cwd(), OUT) || OUT} and ${path.relative(process.cwd(), JSON_OUT)} in ${report.durationSeconds} s`)
 }
 
+/**
+ * The rows of round `i` (0-based): scenario by scenario, every contender's run
+ * of one scenario back to back, so that krafka's run and the native
+ * ceiling's, whose ratio is a target, are seconds apart rather than minutes.
+ * Every other round runs each scenario's rows in reverse, so that no row
+ * always follows the same one.
+ */
+function roundOrder(rows, i) {
+  const out = []
+  for (const s of ALL_SCENARIOS) {
+    const group = rows.filter((r) => r.row.scenario === s)
+    out.push(...(i % 2 === 1 ? group.reverse() : group))
+  }
+  return out
+}
+
 function brief(scenario, r) {
   if (scenario === 'produce' || scenario === 'consume') {
-    return `${fmtInt(r.msgsPerSec)} msg/s, cpu ${fmt(r.cpuSeconds, 2)} s${r.eldP99Ms != null ? `, eld p99 ${fmt(r.eldP99Ms, 1)} ms` : ''}${r.loopWaitShare != null ? `, loop waits ${fmt(r.loopWaitShare * 100, 0)} %` : ''}${r.tickP99Ms != null ? `, 1 ms ticker p99 ${fmt(r.tickP99Ms, 1)} ms` : ''}`
+    return `${fmtInt(r.msgsPerSec)} msg/s, cpu ${fmt(r.cpuSeconds, 2)} s${r.eldP99Ms != null ? `, eld p99 ${fmt(r.eldP99Ms, 1)} ms` : ''}${r.loopWaitShare != null ? `, loop waits ${fmt(r.loopWaitShare * 100, 0)} %` : ''}${r.tickP99Ms != null ? `, 1 ms ticker p99 ${fmt(r.tickP99Ms, 1)} ms` : ''}${r.stealShare != null ? `, hypervisor steal ${fmt(r.stealShare * 100, 0)} %` : ''}`
   }
-  if (scenario === 'rss') return `rss ${fmt(r.rssStartMb, 0)} MB -> ${(r.rss || []).map((x) => fmt(x.rssMb, 0)).join(' -> ')} MB`
-  return `p50 ${fmt(r.p50Ms, 2)} ms, p99 ${fmt(r.p99Ms, 2)} ms (${r.samples} samples)`
+  const steal = r.stealShare != null ? `; hypervisor steal ${fmt(r.stealShare * 100, 0)} %` : ''
+  if (scenario === 'rss') return `rss ${fmt(r.rssStartMb, 0)} MB -> ${(r.rss || []).map((x) => fmt(x.rssMb, 0)).join(' -> ')} MB${steal}`
+  return `p50 ${fmt(r.p50Ms, 2)} ms, p99 ${fmt(r.p99Ms, 2)} ms (${r.samples} samples)${steal}`
 }
 
 /** Change of RSS from a run's first checkpoint to its last, in %. */
@@ -497,9 +535,9 @@ function markdown(rep) {
   L.push('```')
   L.push('')
   const m = rep.machine
-  L.push(`**Machine:** ${m.nproc} CPUs (${m.cpuModel}), ${m.memGb} GB RAM, ${m.kernel}; Node ${m.node}; ${m.rustc}; Kafka ${m.kafka} (single KRaft node on loopback, **sharing those ${m.nproc} CPUs with the clients**); load average at start ${m.loadAvg.join(' / ')}${m.niceness > 0 ? `; run under \`nice -n ${m.niceness}\`` : ''}. Total run time ${rep.durationSeconds < 120 ? `${rep.durationSeconds} s` : `${Math.round(rep.durationSeconds / 60)} min`}.`)
+  L.push(`**Machine:** ${m.nproc} CPUs (${m.cpuModel}), ${m.memGb} GB RAM, ${m.kernel}; Node ${m.node}; ${m.rustc}; Kafka ${m.kafka} (single KRaft node on loopback, **sharing those ${m.nproc} CPUs with the clients**); load average at start ${m.loadAvg.join(' / ')}${m.niceness > 0 ? `; run under \`nice -n ${m.niceness}\`` : ''}.${stealLine(R)} Total run time ${rep.durationSeconds < 120 ? `${rep.durationSeconds} s` : `${Math.round(rep.durationSeconds / 60)} min`}.`)
   L.push('')
-  L.push(`**Method:** one contender at a time, in rounds (run 1 of every contender and scenario, then run 2, ...), so a slow spell of the shared machine hits one run of several contenders rather than every run of one; the disk is synced before every produce and end-to-end run; every run in a fresh child process; ${rep.runsPerScenario} run(s) per scenario, **median** shown. Topics have ${p.partitions} partitions (replication 1); fresh topics for produce, awaited and end-to-end runs; a fresh consumer group per consume run. Values are ${p.size} bytes; the consume topic's records have ${p.keySize}-byte keys and no headers. librdkafka-based clients (krafka, the native ceiling, node-rdkafka, confluent) produce with krafka's settings: \`enable.idempotence=true\`, \`acks=all\`, \`partitioner=murmur2_random\`; kafkajs and @platformatic/kafka send with acks=-1 and their defaults. ${Object.keys(CONSUMER_TUNING).length ? `librdkafka-based consumers all get \`fetch.queue.backoff.ms=${P.fetchQueueBackoffMs}\` (librdkafka's default, 1000, stalls a consumer that has drained its 100,000-message prefetch queue for 1 s and caps every librdkafka consumer near 0.4 M msg/s here; krafka's extra row "default fetch.queue.backoff.ms" shows it); their other consumer settings are their defaults.` : 'Consumers use librdkafka\'s default fetch.queue.backoff.ms (1000).'} CPU seconds are the whole process's (all threads) over the timed window; the broker's CPU is not included. Event-loop delay is \`monitorEventLoopDelay\` (1 ms resolution) over the timed window. "Loop waits for a CPU" is the share of the timed window in which the event-loop thread was ready to run but had no CPU (Linux \`/proc/thread-self/schedstat\`): delay that the machine's load causes, not the loop's own work. The native ceiling has no event loop: its ELD cell (in italics) is the p99 time between wake-ups of a thread in its process that sleeps 1 ms at a time, measured the same way over the same window. A thread with nothing else to do is the best case for an event loop, so that figure is what this machine allows any event loop while that much Kafka traffic runs. Rates are counted from the first message received to the last (group join excluded).`)
+  L.push(`**Method:** one contender at a time, in rounds (run 1 of every contender and scenario, then run 2, ...), so a slow spell of the shared machine hits one run of several contenders rather than every run of one; within a round, scenario by scenario, every contender's run of a scenario back to back, in reverse order every other round, so that a ratio to the native ceiling can be taken round by round from runs seconds apart; the disk is synced before every produce and end-to-end run; every run in a fresh child process; ${rep.runsPerScenario} run(s) per scenario, **median** shown. Topics have ${p.partitions} partitions (replication 1); fresh topics for produce, awaited and end-to-end runs; a fresh consumer group per consume run. Values are ${p.size} bytes; the consume topic's records have ${p.keySize}-byte keys and no headers. librdkafka-based clients (krafka, the native ceiling, node-rdkafka, confluent) produce with krafka's settings: \`enable.idempotence=true\`, \`acks=all\`, \`partitioner=murmur2_random\`; kafkajs and @platformatic/kafka send with acks=-1 and their defaults. ${Object.keys(CONSUMER_TUNING).length ? `librdkafka-based consumers all get \`fetch.queue.backoff.ms=${P.fetchQueueBackoffMs}\` (librdkafka's default, 1000, stalls a consumer that has drained its 100,000-message prefetch queue for 1 s and caps every librdkafka consumer near 0.4 M msg/s here; krafka's extra row "default fetch.queue.backoff.ms" shows it); their other consumer settings are their defaults.` : 'Consumers use librdkafka\'s default fetch.queue.backoff.ms (1000).'} CPU seconds are the whole process's (all threads) over the timed window; the broker's CPU is not included. Event-loop delay is \`monitorEventLoopDelay\` (1 ms resolution) over the timed window. "Loop waits for a CPU" is the share of the timed window in which the event-loop thread was ready to run but had no CPU (Linux \`/proc/thread-self/schedstat\`): delay that the machine's load causes, not the loop's own work. The native ceiling has no event loop: its ELD cell (in italics) is the p99 time between wake-ups of a thread in its process that sleeps 1 ms at a time, measured the same way over the same window. A thread with nothing else to do is the best case for an event loop, so that figure is what this machine allows any event loop while that much Kafka traffic runs. Rates are counted from the first message received to the last (group join excluded).`)
   L.push('')
 
   // 1 + 5: produce
@@ -601,30 +639,23 @@ function markdown(rep) {
   const kSend = med('krafka', 'produce', 'send')
   const kSendBatch = med('krafka', 'produce', 'sendBatch')
   const [kPName, kP] = kSendBatch && kSend && kSendBatch.msgsPerSec > kSend.msgsPerSec ? ['sendBatch()', kSendBatch] : ['send()', kSend]
-  // A ratio to the native ceiling is a verdict only when the runs agree on it:
-  // "yes" when krafka's slowest run reaches `min` × the native's fastest, "no"
-  // when krafka's fastest stays under `min` × the native's slowest, and
-  // "uncertain" when the runs straddle the threshold.
-  const rates = (e) => ((e && e.runs) || []).map((r) => r.msgsPerSec).filter((x) => Number.isFinite(x))
+  // A ratio to the native ceiling is judged round by round: krafka's run
+  // against the native's run of the same round, which ran seconds before or
+  // after it (see roundOrder), so a slow spell of the machine lands on both.
+  // "yes" when every round reaches `min`, "no" when none does, "uncertain"
+  // when the rounds disagree.
   const vsNative = (kRow, min, scenario) => {
-    const k = rates(kRow)
-    const n = rates(find('native', scenario))
-    if (!k.length || !n.length) return ['–', yes(null)]
-    const worst = Math.min(...k) / Math.max(...n)
-    const best = Math.max(...k) / Math.min(...n)
-    const verdict = worst >= min ? yes(true) : best < min ? yes(false) : '**uncertain**'
-    return [`${(median(k) / median(n)).toFixed(2)}× (every run against every native run: ${worst.toFixed(2)}–${best.toFixed(2)}×)`, verdict]
+    const nRow = find('native', scenario)
+    if (!kRow || !nRow) return ['–', yes(null)]
+    const nByRound = new Map(nRow.runs.map((r, i) => [r.round || i + 1, r.msgsPerSec]))
+    const rs = kRow.runs.map((r, i) => r.msgsPerSec / nByRound.get(r.round || i + 1)).filter((x) => Number.isFinite(x))
+    if (!rs.length) return ['–', yes(null)]
+    const verdict = Math.min(...rs) >= min ? yes(true) : Math.max(...rs) < min ? yes(false) : '**uncertain**'
+    return [`${median(rs).toFixed(2)}× (median of ${rs.length} rounds; round by round ${rs.map((x) => x.toFixed(2)).join(', ')})`, verdict]
   }
   const [pText, pVerdict] = vsNative(find('krafka', 'produce', kPName === 'sendBatch()' ? 'sendBatch' : 'send'), 0.9, 'produce')
-  // Beside the rates: CPU for the same million records (steadier than rates on
-  // a shared machine), and krafka ÷ native round by round (runs of one round
-  // are minutes apart at most, those of different rounds may not be).
-  const kPRow = find('krafka', 'produce', kPName === 'sendBatch()' ? 'sendBatch' : 'send')
-  const nPRow = find('native', 'produce')
-  const byRound = (e) => new Map(e.runs.map((r, i) => [r.round || i + 1, r]))
-  const nByRound = nPRow ? byRound(nPRow) : new Map()
-  const rounds = kPRow ? [...byRound(kPRow)].filter(([n]) => nByRound.has(n)).map(([n, r]) => (r.msgsPerSec / nByRound.get(n).msgsPerSec).toFixed(2)) : []
-  const pCpu = kP && nativeProduce && kP.cpuSeconds && nativeProduce.cpuSeconds ? `; CPU ${fmt(kP.cpuSeconds, 2)} s against native's ${fmt(nativeProduce.cpuSeconds, 2)} s; round by round ${rounds.join(', ')}` : ''
+  // Beside the rates: CPU for the same million records (steadier than rates on a shared machine).
+  const pCpu = kP && nativeProduce && kP.cpuSeconds && nativeProduce.cpuSeconds ? `; CPU ${fmt(kP.cpuSeconds, 2)} s against native's ${fmt(nativeProduce.cpuSeconds, 2)} s` : ''
   L.push(`| pipelined produce (${kPName}; send() ${kSend && nativeProduce ? (kSend.msgsPerSec / nativeProduce.msgsPerSec).toFixed(2) + '×' : '–'}) ≥ 0.90 × native | ${pText}${pCpu} | ${pVerdict} |`)
   const kC = med('krafka', 'consume', 'for-await')
   const minRef = nativeC && floorC ? Math.min(nativeC.msgsPerSec, floorC.msgsPerSec) : null
@@ -667,6 +698,18 @@ function markdown(rep) {
   L.push('Raw runs: `' + (rel.startsWith('..') ? JSON_OUT : rel) + '`. Harness: `bench/` (see `bench/README.md`); native ceiling: `crates/krafka-bench`.')
   L.push('')
   return L.join('\n')
+}
+
+/**
+ * The machine line's account of hypervisor steal over every run (see
+ * cpuTicks): how much of the machine's CPU time went to other guests.
+ */
+function stealLine(results) {
+  const xs = results.flatMap((e) => e.runs.map((r) => r.stealShare)).filter((x) => typeof x === 'number')
+  if (!xs.length) return ''
+  const pct = (x) => `${fmt(x * 100, 0)} %`
+  const high = median(xs) >= 0.05 ? ' Rates of runs taken while the host was that busy are not comparable with other days\' runs; the ratios within one round are.' : ''
+  return ` The hypervisor took ${pct(median(xs))} of the machine's CPU time during the median run (${pct(Math.min(...xs))}–${pct(Math.max(...xs))} over ${xs.length} runs; \`steal\` in /proc/stat).${high}`
 }
 
 /** BENCH_REPORT_ONLY=1: rewrites the markdown from the raw results of the last run, measuring nothing. */
