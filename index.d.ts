@@ -180,8 +180,15 @@ export interface ConsumerEvent {
   stats?: string
 }
 
-/** Delivery reports that arrived together; arrays are parallel. */
+/**
+ * What the delivery thread hands lib/producer.js: delivery reports that
+ * arrived together (kind "reports"; the arrays are parallel), or a client
+ * error, log line, token request or statistics, with the consumer's kinds
+ * (see `ConsumerEvent`).
+ */
 export interface DeliveryBatch {
+  /** "reports", "error", "log", "oauth" or "stats". */
+  kind: string
   /** The ids given to `produce`. */
   ids: Float64Array
   /** Partitions. */
@@ -192,11 +199,13 @@ export interface DeliveryBatch {
   timestamps: Float64Array
   /** Failures, usually empty. */
   failures: Array<DeliveryFailure>
-  /** librdkafka log lines (secrets redacted), usually empty. */
-  logs: Array<LogEntry>
-  /** Set when SASL/OAUTHBEARER needs a token: the `sasl.oauthbearer.config` string. */
-  oauthRefresh?: string
-  /** librdkafka's statistics JSON (`statistics.interval.ms`). */
+  /** Encoded error (kind "error" only). */
+  error?: string
+  /** A librdkafka log line, secrets redacted (kind "log" only). */
+  log?: LogEntry
+  /** `sasl.oauthbearer.config` (kind "oauth" only; answer with `setOauthToken` or `setOauthFailure`). */
+  oauthConfig?: string
+  /** librdkafka's statistics JSON (kind "stats" only). */
   stats?: string
 }
 

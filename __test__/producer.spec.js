@@ -505,3 +505,20 @@ test('a flood of delivery reports is settled a slice per event-loop turn; flush(
   assert.ok(most <= 2000, `${most} onDelivery calls ran in one event-loop turn`)
   assert.ok(perTurn.size >= 10, `only ${perTurn.size} turns`)
 })
+
+test('an unreachable broker: the producer emits librdkafka log lines and an error event, and its record fails', async () => {
+  const p = new Producer({ 'bootstrap.servers': '127.0.0.1:1', 'broker.address.family': 'v4', debug: 'broker', 'message.timeout.ms': 3000 })
+  const logs = []
+  p.on('log', (l) => logs.push(l))
+  const err = new Promise((resolve) => p.once('error', resolve))
+  const sent = p.send({ topic: 'anything', value: 'x' })
+  const e = await Promise.race([err, new Promise((resolve) => setTimeout(resolve, 15000, null))])
+  assert.ok(e instanceof KafkaError, 'no error event within 15 s')
+  assert.match(e.code, /TRANSPORT|ALL_BROKERS_DOWN|RESOLVE/)
+  assert.ok(logs.length > 0, 'no log event with debug=broker')
+  assert.equal(typeof logs[0].level, 'number')
+  assert.equal(typeof logs[0].facility, 'string')
+  assert.match(logs.map((l) => l.message).join('\n'), /127\.0\.0\.1:1/)
+  await assert.rejects(sent, (x) => x instanceof KafkaError && x.code === 'ERR__MSG_TIMED_OUT')
+  await p.close(1000)
+})

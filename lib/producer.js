@@ -16,8 +16,6 @@ const { toNativeRecord, Packer, CHUNK_RECORDS, CHUNK_BYTES } = require('./record
  */
 const SETTLE_MS = 1
 
-const CLIENT_ERROR = 0xffffffff
-
 class Producer extends EventEmitter {
   #native
   // Records in flight, by id, in a ring: id's slot is `id & #mask`. For send(),
@@ -417,26 +415,28 @@ class Producer extends EventEmitter {
     }
   }
 
+  /** The delivery thread's call: a batch of reports, or an event of another kind (see DeliveryBatch in index.d.ts). */
   #onDelivery(batch) {
-    const { ids, failures, logs } = batch
-    if (batch.oauthRefresh !== undefined && batch.oauthRefresh !== null) {
-      fetchToken(this.#oauthCb, batch.oauthRefresh).then(
-        (t) => call(() => this.#native.setOauthToken(t.token, t.lifetimeMs, t.principal, t.extensions || null)),
-        (e) => this.#native.setOauthFailure(String((e && e.message) || e))
-      ).catch((e) => this.#native.setOauthFailure(String((e && e.message) || e)))
-      return
-    }
-    if (batch.stats !== undefined && batch.stats !== null) {
-      emitStats(this, batch.stats)
-      return
-    }
-    if (logs.length > 0) {
-      if (this.listenerCount('log') > 0) for (const l of logs) this.emit('log', l)
-      return
-    }
-    if (ids.length === 0 && failures.length === 1 && failures[0].index === CLIENT_ERROR) {
-      emitClientError(this, failures[0].error)
-      return
+    switch (batch.kind) {
+      case 'reports':
+        break
+      case 'error':
+        emitClientError(this, batch.error)
+        return
+      case 'log':
+        if (this.listenerCount('log') > 0) this.emit('log', batch.log)
+        return
+      case 'stats':
+        emitStats(this, batch.stats)
+        return
+      case 'oauth':
+        fetchToken(this.#oauthCb, batch.oauthConfig).then(
+          (t) => call(() => this.#native.setOauthToken(t.token, t.lifetimeMs, t.principal, t.extensions || null)),
+          (e) => this.#native.setOauthFailure(String((e && e.message) || e))
+        ).catch((e) => this.#native.setOauthFailure(String((e && e.message) || e)))
+        return
+      default:
+        return
     }
     // Settling runs user code (promise reactions, onDelivery): SETTLE_MS of
     // it per event-loop turn, then later batches wait, in order.

@@ -35,9 +35,14 @@ pub struct DeliveryFailure {
     pub error: String,
 }
 
-/// Delivery reports that arrived together; arrays are parallel.
+/// What the delivery thread hands lib/producer.js: delivery reports that
+/// arrived together (kind "reports"; the arrays are parallel), or a client
+/// error, log line, token request or statistics, with the consumer's kinds
+/// (see `ConsumerEvent`).
 #[napi(object)]
 pub struct DeliveryBatch {
+    /// "reports", "error", "log", "oauth" or "stats".
+    pub kind: String,
     /// The ids given to `produce`.
     pub ids: Float64Array,
     /// Partitions.
@@ -48,11 +53,13 @@ pub struct DeliveryBatch {
     pub timestamps: Float64Array,
     /// Failures, usually empty.
     pub failures: Vec<DeliveryFailure>,
-    /// librdkafka log lines (secrets redacted), usually empty.
-    pub logs: Vec<LogEntry>,
-    /// Set when SASL/OAUTHBEARER needs a token: the `sasl.oauthbearer.config` string.
-    pub oauth_refresh: Option<String>,
-    /// librdkafka's statistics JSON (`statistics.interval.ms`).
+    /// Encoded error (kind "error" only).
+    pub error: Option<String>,
+    /// A librdkafka log line, secrets redacted (kind "log" only).
+    pub log: Option<LogEntry>,
+    /// `sasl.oauthbearer.config` (kind "oauth" only; answer with `setOauthToken` or `setOauthFailure`).
+    pub oauth_config: Option<String>,
+    /// librdkafka's statistics JSON (kind "stats" only).
     pub stats: Option<String>,
 }
 
@@ -67,16 +74,21 @@ pub struct LogEntry {
     pub message: String,
 }
 
-fn empty_batch() -> DeliveryBatch {
-    DeliveryBatch {
-        ids: Float64Array::new(Vec::new()),
-        partitions: Int32Array::new(Vec::new()),
-        offsets: Float64Array::new(Vec::new()),
-        timestamps: Float64Array::new(Vec::new()),
-        failures: Vec::new(),
-        logs: Vec::new(),
-        oauth_refresh: None,
-        stats: None,
+impl DeliveryBatch {
+    /// An event of this kind with no reports and every optional part empty.
+    fn of(kind: &str) -> Self {
+        DeliveryBatch {
+            kind: kind.into(),
+            ids: Float64Array::new(Vec::new()),
+            partitions: Int32Array::new(Vec::new()),
+            offsets: Float64Array::new(Vec::new()),
+            timestamps: Float64Array::new(Vec::new()),
+            failures: Vec::new(),
+            error: None,
+            log: None,
+            oauth_config: None,
+            stats: None,
+        }
     }
 }
 
@@ -88,6 +100,7 @@ impl DeliverySink for JsSink {
     fn deliver(&self, reports: DeliveryReports) {
         let f64s = |v: &[i64]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
         let batch = DeliveryBatch {
+            kind: "reports".into(),
             ids: Float64Array::new(reports.ids.iter().map(|&x| x as f64).collect()),
             offsets: Float64Array::new(f64s(&reports.offsets)),
             timestamps: Float64Array::new(f64s(&reports.timestamps)),
@@ -100,8 +113,9 @@ impl DeliverySink for JsSink {
                     error: encode(e),
                 })
                 .collect(),
-            logs: Vec::new(),
-            oauth_refresh: None,
+            error: None,
+            log: None,
+            oauth_config: None,
             stats: None,
         };
         // Blocking mode: a report is never dropped, even when JS is busy.
@@ -110,11 +124,8 @@ impl DeliverySink for JsSink {
 
     fn error(&self, error: krafka_core::KafkaError) {
         let batch = DeliveryBatch {
-            failures: vec![DeliveryFailure {
-                index: u32::MAX,
-                error: encode(&error),
-            }],
-            ..empty_batch()
+            error: Some(encode(&error)),
+            ..DeliveryBatch::of("error")
         };
         self.0.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
     }
@@ -124,20 +135,20 @@ impl DeliverySink for JsSink {
             return false;
         }
         let batch = DeliveryBatch {
-            oauth_refresh: Some(config.unwrap_or_default()),
-            ..empty_batch()
+            oauth_config: Some(config.unwrap_or_default()),
+            ..DeliveryBatch::of("oauth")
         };
         self.0.call(batch, ThreadsafeFunctionCallMode::NonBlocking) == Status::Ok
     }
 
     fn log(&self, line: krafka_core::LogLine) {
         let batch = DeliveryBatch {
-            logs: vec![LogEntry {
+            log: Some(LogEntry {
                 level: line.level,
                 facility: line.facility,
                 message: line.message,
-            }],
-            ..empty_batch()
+            }),
+            ..DeliveryBatch::of("log")
         };
         self.0.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
     }
@@ -145,7 +156,7 @@ impl DeliverySink for JsSink {
     fn stats(&self, json: String) {
         let batch = DeliveryBatch {
             stats: Some(json),
-            ..empty_batch()
+            ..DeliveryBatch::of("stats")
         };
         self.0.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
     }
