@@ -453,10 +453,10 @@ function roundOrder(rows, i) {
 }
 
 function brief(scenario, r) {
+  const steal = r.stealShare != null ? `, hypervisor steal ${fmt(r.stealShare * 100, 0)} %` : ''
   if (scenario === 'produce' || scenario === 'consume') {
-    return `${fmtInt(r.msgsPerSec)} msg/s, cpu ${fmt(r.cpuSeconds, 2)} s${r.eldP99Ms != null ? `, eld p99 ${fmt(r.eldP99Ms, 1)} ms` : ''}${r.loopWaitShare != null ? `, loop waits ${fmt(r.loopWaitShare * 100, 0)} %` : ''}${r.tickP99Ms != null ? `, 1 ms ticker p99 ${fmt(r.tickP99Ms, 1)} ms` : ''}${r.stealShare != null ? `, hypervisor steal ${fmt(r.stealShare * 100, 0)} %` : ''}`
+    return `${fmtInt(r.msgsPerSec)} msg/s, cpu ${fmt(r.cpuSeconds, 2)} s${r.eldP99Ms != null ? `, eld p99 ${fmt(r.eldP99Ms, 1)} ms` : ''}${r.loopWaitShare != null ? `, loop waits ${fmt(r.loopWaitShare * 100, 0)} %` : ''}${r.tickP99Ms != null ? `, 1 ms ticker p99 ${fmt(r.tickP99Ms, 1)} ms` : ''}${steal}`
   }
-  const steal = r.stealShare != null ? `; hypervisor steal ${fmt(r.stealShare * 100, 0)} %` : ''
   if (scenario === 'rss') return `rss ${fmt(r.rssStartMb, 0)} MB -> ${(r.rss || []).map((x) => fmt(x.rssMb, 0)).join(' -> ')} MB${steal}`
   return `p50 ${fmt(r.p50Ms, 2)} ms, p99 ${fmt(r.p99Ms, 2)} ms (${r.samples} samples)${steal}`
 }
@@ -535,7 +535,7 @@ function markdown(rep) {
   L.push('```')
   L.push('')
   const m = rep.machine
-  L.push(`**Machine:** ${m.nproc} CPUs (${m.cpuModel}), ${m.memGb} GB RAM, ${m.kernel}; Node ${m.node}; ${m.rustc}; Kafka ${m.kafka} (single KRaft node on loopback, **sharing those ${m.nproc} CPUs with the clients**); load average at start ${m.loadAvg.join(' / ')}${m.niceness > 0 ? `; run under \`nice -n ${m.niceness}\`` : ''}.${stealLine(R)} Total run time ${rep.durationSeconds < 120 ? `${rep.durationSeconds} s` : `${Math.round(rep.durationSeconds / 60)} min`}.`)
+  L.push(`**Machine:** ${m.nproc} CPUs (${m.cpuModel}), ${m.memGb} GB RAM, ${m.kernel}; Node ${m.node}; ${m.rustc}; Kafka ${m.kafka} (single KRaft node on loopback, **sharing those ${m.nproc} CPUs with the clients**); load average at start ${m.loadAvg.join(' / ')}${m.niceness > 0 ? `; run under \`nice -n ${m.niceness}\`` : ''}.${hostLine(R, med('native', 'produce'))} Total run time ${rep.durationSeconds < 120 ? `${rep.durationSeconds} s` : `${Math.round(rep.durationSeconds / 60)} min`}.`)
   L.push('')
   L.push(`**Method:** one contender at a time, in rounds (run 1 of every contender and scenario, then run 2, ...), so a slow spell of the shared machine hits one run of several contenders rather than every run of one; within a round, scenario by scenario, every contender's run of a scenario back to back, in reverse order every other round, so that a ratio to the native ceiling can be taken round by round from runs seconds apart; the disk is synced before every produce and end-to-end run; every run in a fresh child process; ${rep.runsPerScenario} run(s) per scenario, **median** shown. Topics have ${p.partitions} partitions (replication 1); fresh topics for produce, awaited and end-to-end runs; a fresh consumer group per consume run. Values are ${p.size} bytes; the consume topic's records have ${p.keySize}-byte keys and no headers. librdkafka-based clients (krafka, the native ceiling, node-rdkafka, confluent) produce with krafka's settings: \`enable.idempotence=true\`, \`acks=all\`, \`partitioner=murmur2_random\`; kafkajs and @platformatic/kafka send with acks=-1 and their defaults. ${Object.keys(CONSUMER_TUNING).length ? `librdkafka-based consumers all get \`fetch.queue.backoff.ms=${P.fetchQueueBackoffMs}\` (librdkafka's default, 1000, stalls a consumer that has drained its 100,000-message prefetch queue for 1 s and caps every librdkafka consumer near 0.4 M msg/s here; krafka's extra row "default fetch.queue.backoff.ms" shows it); their other consumer settings are their defaults.` : 'Consumers use librdkafka\'s default fetch.queue.backoff.ms (1000).'} CPU seconds are the whole process's (all threads) over the timed window; the broker's CPU is not included. Event-loop delay is \`monitorEventLoopDelay\` (1 ms resolution) over the timed window. "Loop waits for a CPU" is the share of the timed window in which the event-loop thread was ready to run but had no CPU (Linux \`/proc/thread-self/schedstat\`): delay that the machine's load causes, not the loop's own work. The native ceiling has no event loop: its ELD cell (in italics) is the p99 time between wake-ups of a thread in its process that sleeps 1 ms at a time, measured the same way over the same window. A thread with nothing else to do is the best case for an event loop, so that figure is what this machine allows any event loop while that much Kafka traffic runs. Rates are counted from the first message received to the last (group join excluded).`)
   L.push('')
@@ -701,15 +701,18 @@ function markdown(rep) {
 }
 
 /**
- * The machine line's account of hypervisor steal over every run (see
- * cpuTicks): how much of the machine's CPU time went to other guests.
+ * The machine line's account of how fast the host was: hypervisor steal over
+ * every run (see cpuTicks), and the native ceiling's CPU per produced
+ * million, which moves with the host alone (same code, same settings: 0.49 s
+ * on one day here, 1.13 s on another with little steal). Rates of different
+ * days compare only as far as these agree; ratios within one round always do.
  */
-function stealLine(results) {
+function hostLine(results, nativeProduce) {
   const xs = results.flatMap((e) => e.runs.map((r) => r.stealShare)).filter((x) => typeof x === 'number')
-  if (!xs.length) return ''
   const pct = (x) => `${fmt(x * 100, 0)} %`
-  const high = median(xs) >= 0.05 ? ' Rates of runs taken while the host was that busy are not comparable with other days\' runs; the ratios within one round are.' : ''
-  return ` The hypervisor took ${pct(median(xs))} of the machine's CPU time during the median run (${pct(Math.min(...xs))}–${pct(Math.max(...xs))} over ${xs.length} runs; \`steal\` in /proc/stat).${high}`
+  const steal = xs.length ? ` The hypervisor took ${pct(median(xs))} of the machine's CPU time during the median run (${pct(Math.min(...xs))}–${pct(Math.max(...xs))} over ${xs.length} runs; \`steal\` in /proc/stat).` : ''
+  const speed = nativeProduce && nativeProduce.cpuSeconds ? ` Host speed: the native ceiling used ${fmt(nativeProduce.cpuSeconds, 2)} s of CPU per ${fmtInt(nativeProduce.count)} records produced; compare rates with another run's only when this and the steal agree (ratios within one round always compare).` : ''
+  return steal + speed
 }
 
 /** BENCH_REPORT_ONLY=1: rewrites the markdown from the raw results of the last run, measuring nothing. */
