@@ -599,7 +599,13 @@ test('for await lets the event loop take a turn every few ms, even inside one ba
   c.subscribe([topic])
   // Wait until the whole topic can come as one batch, so no fetch wait splits it.
   await pollUntil([c], () => c.assignment().length === 1)
-  await c.seek([{ topic, partition: 0, offset: 0 }])
+  // librdkafka refuses a seek (ERR__STATE) until the newly assigned partition
+  // is fetching; on a slow host that comes a little after the assignment.
+  for (let t0 = Date.now(); ; await sleep(50)) {
+    const e = await c.seek([{ topic, partition: 0, offset: 0 }]).then(() => null, (x) => x)
+    if (e === null) break
+    if (e.code !== 'ERR__STATE' || Date.now() - t0 > 10000) throw e
+  }
   await sleep(500)
   let ticks = 0
   let longest = 0
@@ -647,11 +653,24 @@ test('closed clients that are garbage-collected do not hold the event loop', asy
   require('node:v8').setFlagsFromString('--expose-gc')
   const gc = require('node:vm').runInNewContext('gc')
   let stalled = 0 // ms the loop was held past 5 ms at a time
+  // Minus the time the loop thread was ready to run but had no CPU (Linux
+  // schedstat's run delay): a busy host's doing, not the clients'. A thread
+  // join on the loop would count: it blocks, it does not wait for a CPU.
+  const waited = () => {
+    try {
+      return Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[1]) / 1e6
+    } catch {
+      return 0
+    }
+  }
   let last = performance.now()
+  let lastWait = waited()
   const timer = setInterval(() => {
     const now = performance.now()
-    if (now - last > 5) stalled += now - last
+    const w = waited()
+    if (now - last > 5) stalled += Math.max(0, now - last - (w - lastWait))
     last = now
+    lastWait = w
   }, 1)
   let collecting = 0 // gc() itself holds the loop too; that is not the clients' doing
   for (let i = 0; i < 5; i++) {
@@ -663,8 +682,10 @@ test('closed clients that are garbage-collected do not hold the event loop', asy
   clearInterval(timer)
   stalled -= collecting
   t.diagnostic(`event loop held ${stalled.toFixed(1)} ms in total, besides ${collecting.toFixed(1)} ms in gc()`)
-  // Released on the JS thread, each client held the loop for up to ~100 ms.
-  assert.ok(stalled < 30, `the event loop was held ${stalled.toFixed(1)} ms in total while 12 closed clients were collected`)
+  // Released on the JS thread, each client held the loop for up to ~100 ms
+  // (about 1.2 s for these 12). A slow host's timer jitter alone has reached
+  // 30 ms here.
+  assert.ok(stalled < 100, `the event loop was held ${stalled.toFixed(1)} ms in total while 12 closed clients were collected`)
 })
 
 test('an AbortSignal passed to messages() stops the loop and leaves the group', async () => {
