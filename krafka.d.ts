@@ -270,7 +270,11 @@ export declare class Consumer extends EventEmitter implements AsyncIterable<Mess
   [Symbol.asyncIterator](): AsyncIterableIterator<Message>
   /** For `producer.sendOffsetsToTransaction()`. */
   groupMetadata(): GroupMetadata
-  /** Moves fetch positions (offset omitted = beginning). */
+  /**
+   * Moves fetch positions (offset omitted = beginning). Works as soon as a
+   * partition is assigned (in `onAssign`, right after `assign()`): it waits up
+   * to `timeoutMs` (10,000) for librdkafka to start fetching it.
+   */
   seek(partitions: TopicPartition[], timeoutMs?: number): Promise<void>
   pause(partitions: TopicPartition[]): void
   resume(partitions: TopicPartition[]): void

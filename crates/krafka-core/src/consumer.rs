@@ -13,12 +13,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance};
+use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use crate::batch::MessageBatch;
 use crate::config::{ClientKind, Config};
 use crate::error::{KafkaError, Result};
 use crate::record::TopicPartitionOffset;
+
+/// How often [`Consumer::seek`] retries a partition that is not fetching yet.
+const SEEK_RETRY: Duration = Duration::from_millis(20);
 
 /// What a rebalance did to this member's assignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -395,22 +399,59 @@ impl Consumer {
     }
 
     /// Moves the fetch position of assigned partitions. Blocking up to `timeout`.
+    ///
+    /// librdkafka refuses (`ERR__STATE`) to seek a partition that is assigned
+    /// but not fetching yet: right after `assign()`, or in an `onAssign` hook
+    /// while the committed offset is being looked up (librdkafka #3959). Java's
+    /// consumer takes that seek, and users port code that does it; so such
+    /// partitions are retried until they start fetching or `timeout` runs out.
     pub fn seek(&self, partitions: &[TopicPartitionOffset], timeout: Duration) -> Result<()> {
         self.check_open("seek")?;
-        let tpl = to_tpl(partitions, Offset::Beginning)?;
-        let res = self
-            .inner
-            .seek_partitions(tpl, timeout)
-            .map_err(|e| KafkaError::from_rdkafka(e, "seek"))?;
-        for e in res.elements() {
-            if let Err(err) = e.error() {
-                return Err(KafkaError::from_rdkafka(
-                    err,
-                    format!("seek {}[{}]", e.topic(), e.partition()),
-                ));
+        let deadline = Instant::now() + timeout;
+        let mut pending = partitions.to_vec();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let res = self
+                .inner
+                .seek_partitions(to_tpl(&pending, Offset::Beginning)?, left)
+                .map_err(|e| KafkaError::from_rdkafka(e, "seek"))?;
+            let mut not_started = Vec::new();
+            for e in res.elements() {
+                let Err(err) = e.error() else { continue };
+                let (topic, partition) = (e.topic(), e.partition());
+                let assigned = self.is_assigned(topic, partition);
+                let context = if !assigned {
+                    format!("seek {topic}[{partition}]: not assigned to this consumer (subscribe() and wait for onAssign, or assign() it)")
+                } else if err.rdkafka_error_code() == Some(RDKafkaErrorCode::State) {
+                    if Instant::now() < deadline {
+                        not_started.extend(
+                            pending
+                                .iter()
+                                .find(|p| p.topic == topic && p.partition == partition)
+                                .cloned(),
+                        );
+                        continue;
+                    }
+                    format!("seek {topic}[{partition}]: assigned, but not fetching after {} ms (still looking up its start offset?): retry with a longer timeoutMs", timeout.as_millis())
+                } else {
+                    format!("seek {topic}[{partition}]")
+                };
+                return Err(KafkaError::from_rdkafka(err, context));
             }
+            if not_started.is_empty() {
+                return Ok(());
+            }
+            std::thread::sleep(SEEK_RETRY.min(deadline.saturating_duration_since(Instant::now())));
+            pending = not_started;
         }
-        Ok(())
+    }
+
+    /// Whether `topic[partition]` is in the current assignment.
+    fn is_assigned(&self, topic: &str, partition: i32) -> bool {
+        self.inner
+            .assignment()
+            .map(|tpl| tpl.find_partition(topic, partition).is_some())
+            .unwrap_or(false)
     }
 
     /// Stops fetching from these partitions until [`Consumer::resume`].
