@@ -278,6 +278,15 @@ class Consumer extends EventEmitter {
       }
       return end()
     }
+    // Out of next(): a closure there that used one of next()'s own variables
+    // would make V8 allocate a context on every call, i.e. per message.
+    const nextTurn = (result) =>
+      new Promise((resolve) =>
+        setImmediate(() => {
+          turnEnd = performance.now() + TURN_MS
+          resolve(result)
+        })
+      )
     const it = {
       next: () => {
         if (busy) return busy.then(() => it.next())
@@ -293,14 +302,7 @@ class Consumer extends EventEmitter {
           const value = messageAt(cols, i++)
           // Loop bodies run as microtasks: without a break, a whole batch would
           // hold the event loop. Every TURN_MS, the next message waits one turn.
-          if ((i & 127) === 0 && performance.now() > turnEnd) {
-            return new Promise((resolve) =>
-              setImmediate(() => {
-                turnEnd = performance.now() + TURN_MS
-                resolve({ value, done: false })
-              })
-            )
-          }
+          if ((i & 127) === 0 && performance.now() > turnEnd) return nextTurn({ value, done: false })
           return Promise.resolve({ value, done: false })
         }
         busy = fill().finally(() => (busy = null))
