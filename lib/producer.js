@@ -3,6 +3,8 @@
 // settled in batches from one native callback.
 
 const { EventEmitter } = require('node:events')
+// Node 20 serves the global `Buffer` through a getter: a module binding is cheaper per call.
+const { Buffer } = require('node:buffer')
 const { performance } = require('node:perf_hooks')
 const { native, DEFAULT_TIMEOUT_MS, NATIVE, noop, emitStats } = require('./client')
 const { KafkaError, decodeError, fromNative, call, callAsync, emitClientError } = require('./error')
@@ -136,7 +138,7 @@ class Producer extends EventEmitter {
     const id = this.#track(cb || noop, ON_DELIVERY, topic)
     if (rec.headers == null) {
       try {
-        this.#native.produceOne(rec.topic, rec.value ?? null, rec.key ?? null, rec.partition ?? null, rec.timestamp ?? null, id)
+        this.#native.produceOne(rec.topic, bytesOrNull(rec.value), bytesOrNull(rec.key), rec.partition ?? -1, rec.timestamp ?? -1, id)
       } catch (e) {
         this.#take(id)
         this.#release()
@@ -524,6 +526,11 @@ function batchReports(e) {
 let taken
 function takeResolve(resolve) {
   taken = resolve
+}
+
+/** A key or value for produceOne, which takes plain types: each union its arguments would need costs napi type checks on every call. */
+function bytesOrNull(v) {
+  return v == null ? null : typeof v === 'string' ? Buffer.from(v) : v
 }
 
 /** Marks a produce() slot: the slot holds its onDelivery callback (see Producer #slots). */
