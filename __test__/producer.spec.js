@@ -421,6 +421,53 @@ test('sendBatch() larger than the in-flight ring, over two topics, with converte
   assert.equal(got[2002 - 2000].value.toString(), 'u2002', 'a converted Uint8Array value arrives as its bytes')
 })
 
+test('delivery reports settle sendBatch() members in any order and grouping; a failed member fails its own batch only (stand-in addon, no broker)', async () => {
+  // librdkafka acknowledges each partition's records in order, so a delivery
+  // batch holds runs of consecutive ids, interleaved across partitions and
+  // calls; the producer settles such runs in one step (#settleRun).
+  const client = require('../lib/client')
+  const Real = client.native.NativeProducer
+  let deliver
+  const handed = []
+  client.native.NativeProducer = class {
+    constructor(cfg, cb) {
+      deliver = cb
+    }
+    producePacked(data, topics, fields, nums, headerKeys, headerFields, from) {
+      for (let i = from; i < nums.length / 2; i++) handed.push(nums[i * 2])
+      return { done: nums.length / 2, failures: [] }
+    }
+  }
+  let p
+  try {
+    p = new Producer({ 'bootstrap.servers': '127.0.0.1:1' })
+  } finally {
+    client.native.NativeProducer = Real
+  }
+  const recs = (n, topic) => Array.from({ length: n }, (_, i) => ({ topic, value: `v${i}` }))
+  const a = p.sendBatch(recs(6, 'a')) // ids 1-6
+  const one = p.send({ topic: 's', value: 'x' }) // id 7
+  const b = p.sendBatch(recs(3, 'b')) // ids 8-10
+  const c = p.sendBatch(recs(4, 'c')) // ids 11-14
+  await new Promise(setImmediate)
+  assert.deepEqual(handed, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14], 'handed over in call order')
+  const batch = (ids, failures = []) => ({
+    kind: 'reports',
+    ids: Float64Array.from(ids),
+    partitions: Int32Array.from(ids, (id) => id % 3),
+    offsets: Float64Array.from(ids, (id) => 100 + id),
+    timestamps: Float64Array.from(ids, (id) => 1700000000000 + id),
+    failures,
+  })
+  deliver(batch([4, 5, 6, 8, 9, 1, 2]))
+  deliver(batch([11, 12, 3, 10, 13, 14, 7], [{ index: 1, error: 'ERR_MSG_SIZE_TOO_LARGE|0|0|0|Broker: Message size too large' }]))
+  const expect = (ids, topic) => ids.map((id) => ({ topic, partition: id % 3, offset: 100 + id, timestamp: 1700000000000 + id }))
+  assert.deepEqual(await a, expect([1, 2, 3, 4, 5, 6], 'a'))
+  assert.deepEqual(await b, expect([8, 9, 10], 'b'))
+  assert.deepEqual(await one, expect([7], 's')[0])
+  await assert.rejects(c, (e) => e instanceof KafkaError && e.code === 'ERR_MSG_SIZE_TOO_LARGE')
+})
+
 test('sendBatch() with one malformed record rejects and sends none of them', async () => {
   const topic = await createTopic(1)
   const p = new Producer(plaintext())

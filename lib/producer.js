@@ -352,6 +352,43 @@ class Producer extends EventEmitter {
     if (--e.left === 0) e.resolve(batchReports(e))
   }
 
+  /**
+   * Settles delivered records i.. of `batch` in one step while they are
+   * consecutive members of one sendBatch() (librdkafka acknowledges a
+   * partition's records in order, so runs are long): per record only its
+   * slot and its three numbers, no #take. Returns the index after the run,
+   * or i when record i does not start one.
+   */
+  #settleRun(batch, i, stop) {
+    let id = batch.ids[i]
+    if (id < this.#base || id >= this.#next) return i
+    const slots = this.#slots
+    const m = this.#mask
+    const e = slots[id & m]
+    if (e === undefined || typeof e === 'function' || e.left === 0) return i
+    const { ids, partitions, offsets, timestamps } = batch
+    const { at, first } = e
+    const end = Math.min(stop, i + (this.#next - id), i + e.left)
+    // Small integers for the indexes: ids are doubles (they outgrow int32).
+    let j = i
+    let s = id & m
+    let o = (id - first) * 3
+    while (j < end && ids[j] === id && slots[s] === e) {
+      slots[s] = undefined
+      at[o] = partitions[j]
+      at[o + 1] = offsets[j]
+      at[o + 2] = timestamps[j]
+      j++
+      id++
+      s = (s + 1) & m
+      o += 3
+    }
+    this.#live -= j - i
+    e.left -= j - i
+    if (e.left === 0) e.resolve(batchReports(e))
+    return j
+  }
+
   #add(rec, id) {
     const p = this.#packer
     p.add(rec, id)
@@ -491,14 +528,25 @@ class Producer extends EventEmitter {
 
   #settleBatch(batch) {
     const { ids, partitions, offsets, timestamps, failures } = batch
+    const n = ids.length
     let f = 0
-    for (let i = 0; i < ids.length; i++) {
-      let err = null
-      if (f < failures.length && failures[f].index === i) {
-        err = decodeError(failures[f].error) || new KafkaError(failures[f].error, 'ERR__FAIL')
+    let i = 0
+    while (i < n) {
+      const stop = f < failures.length ? failures[f].index : n
+      if (i === stop) {
+        const err = decodeError(failures[f].error) || new KafkaError(failures[f].error, 'ERR__FAIL')
         f++
+        this.#settle(ids[i], err, partitions[i], offsets[i], timestamps[i])
+        i++
+      } else {
+        const end = this.#settleRun(batch, i, stop)
+        if (end > i) {
+          i = end
+        } else {
+          this.#settle(ids[i], null, partitions[i], offsets[i], timestamps[i])
+          i++
+        }
       }
-      this.#settle(ids[i], err, partitions[i], offsets[i], timestamps[i])
     }
     this.#compact()
     this.#drainWaiting()
