@@ -4,9 +4,10 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { execFileSync } = require('node:child_process')
+const { readFileSync } = require('node:fs')
 const { join } = require('node:path')
-const { Producer, KafkaError } = require('..')
-const { root, gssapi, createTopic, testEnv, unique } = require('./helpers')
+const { Producer, Consumer, KafkaError } = require('..')
+const { root, gssapi, plaintext, createTopic, testEnv, unique } = require('./helpers')
 const { roundtrip, assertRoundtrip } = require('./fixtures/roundtrip')
 
 const env = testEnv()
@@ -32,6 +33,40 @@ test('two clients in one process with different principals each authenticate as 
     assert.rejects(bob.send({ topic: topicA, value: 'bob must not write here' }), denied),
   ])
   await Promise.all([alice.close(), bob.close()])
+})
+
+test('a consumer without group.id needs no group ACL, as Java\'s standalone consumer: a principal refused every group reads its assigned partition, with no error event', async (t) => {
+  const topic = await createTopic(1, 'standalone-acl')
+  // bob is refused the groups this process's standalone consumers are given
+  // (krafka-standalone-<pid>-...). Not a wildcard: with allow.everyone.if.no.acl.found,
+  // an ACL on every group would lock every other principal out of theirs.
+  const acl = ['--deny-principal', 'User:bob', '--operation', 'All', '--resource-pattern-type', 'prefixed', '--group', `krafka-standalone-${process.pid}-`]
+  const acls = (...args) => execFileSync('bash', [join(root, 'scripts', 'kafka-tool.sh'), 'acls', '--bootstrap-server', env.bootstrap.plaintext, ...args], { stdio: 'ignore' })
+  acls('--add', ...acl)
+  t.after(() => acls('--remove', '--force', ...acl))
+  const p = new Producer(plaintext())
+  await p.sendBatch(['a', 'b', 'c'].map((value) => ({ topic, value })))
+  await p.close()
+  const c = new Consumer(gssapi('bob', { 'auto.offset.reset': 'earliest' }))
+  const errors = []
+  const logs = []
+  c.on('error', (e) => errors.push(e))
+  c.on('log', (l) => logs.push(l))
+  // librdkafka still looks up krafka's stand-in group, and the broker refuses it.
+  const refused = (l) => l.facility === 'STANDALONE' && /authorization failed/i.test(l.message)
+  c.assign([{ topic, partition: 0 }])
+  const got = []
+  const deadline = Date.now() + 30000
+  while ((got.length < 3 || !logs.some(refused)) && Date.now() < deadline) {
+    for (const m of await c.consume(10, 200)) got.push(m.value.toString())
+  }
+  for (let i = 0; i < 3; i++) await c.consume(10, 200) // and a little longer: nothing else surfaces
+  await c.close()
+  assert.deepEqual(got, ['a', 'b', 'c'])
+  assert.deepEqual(errors, [], 'the refused lookup of a group the app never named is no error of the app\'s')
+  assert.ok(logs.some(refused), 'it is a log line instead')
+  const denials = readFileSync(env.logs.authorizer, 'utf8').split('\n').filter((l) => l.includes('User:bob is Denied') && l.includes(`krafka-standalone-${process.pid}-`) && l.includes('FindCoordinator'))
+  assert.ok(denials.length > 0, 'the broker did refuse bob the lookup of this process\'s stand-in group')
 })
 
 test('SASL_SSL with GSSAPI (TLS and Kerberos together), TLS verification on', async () => {

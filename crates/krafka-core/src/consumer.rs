@@ -74,6 +74,8 @@ pub struct Context {
     /// poll_batch calls so far: a binding that reads ahead tells by this
     /// number which batches were filled before a rebalance.
     polls: AtomicU64,
+    /// No group.id of the app's: the group is krafka's stand-in (see [`standalone`]).
+    standalone: bool,
 }
 
 impl ClientContext for Context {
@@ -102,6 +104,9 @@ impl ClientContext for Context {
     }
 
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        if self.stand_in_refused(&error, reason) {
+            return;
+        }
         if let Some(l) = &self.listener {
             let mut e = KafkaError::from_rdkafka(error, "consumer");
             if let KafkaError::Kafka { message, .. } = &mut e {
@@ -113,6 +118,26 @@ impl ClientContext for Context {
 }
 
 impl Context {
+    /// librdkafka looks up the stand-in group's coordinator. Java's standalone
+    /// consumer sends no group request at all, so a principal allowed no
+    /// group is refused a request the app never made: that refusal becomes a
+    /// log line (true) instead of an error the app must handle. librdkafka
+    /// reports it both as a client error and on the consumer queue.
+    fn stand_in_refused(&self, error: &rdkafka::error::KafkaError, reason: &str) -> bool {
+        if !self.standalone
+            || error.rdkafka_error_code() != Some(RDKafkaErrorCode::GroupAuthorizationFailed)
+        {
+            return false;
+        }
+        let why = "ignored: this consumer has no group.id, and reading assigned partitions needs no group";
+        self.forward_log(
+            rdkafka::config::RDKafkaLogLevel::Debug,
+            "STANDALONE",
+            &format!("{reason} ({why})"),
+        );
+        true
+    }
+
     fn forward_log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, msg: &str) {
         if let Some(l) = &self.listener {
             l.on_log(crate::record::LogLine {
@@ -187,6 +212,7 @@ impl Consumer {
                 .unwrap_or_default(),
             revocations: AtomicU64::new(0),
             polls: AtomicU64::new(0),
+            standalone: !has_group,
         };
         let inner: BaseConsumer<Context> =
             crate::priority::creating(config, || cc.create_with_context(context))
@@ -293,6 +319,7 @@ impl Consumer {
                     out.push(&m)
                 }
                 Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => {}
+                Some(Err(e)) if self.inner.context().stand_in_refused(&e, &e.to_string()) => {}
                 Some(Err(e)) => {
                     let err = KafkaError::from_rdkafka(e, "consume");
                     if out.is_empty() {
@@ -516,7 +543,9 @@ impl Consumer {
 /// off, and a partition assigned without an offset starts where
 /// auto.offset.reset says (the returned offset) instead of asking for
 /// committed offsets there are none of. (librdkafka still looks up the
-/// group's coordinator by that name, which creates nothing on the broker.)
+/// group's coordinator by that name, which creates nothing on the broker;
+/// a principal refused that lookup gets a log line, not an error: see
+/// `Context::error`.)
 fn standalone(config: &Config, cc: &mut rdkafka::ClientConfig) -> Result<Offset> {
     // librdkafka's spellings of true.
     let auto_commit = config.get("enable.auto.commit").map(str::trim);
