@@ -65,6 +65,17 @@ test('a consumer without group.id needs no group ACL, as Java\'s standalone cons
   assert.deepEqual(got, ['a', 'b', 'c'])
   assert.deepEqual(errors, [], 'the refused lookup of a group the app never named is no error of the app\'s')
   assert.ok(logs.some(refused), 'it is a log line instead')
+  // With auto.offset.reset=error librdkafka also fetches committed offsets
+  // under that name: there the refusal stays an error, as it must.
+  const strict = new Consumer(gssapi('bob', { 'auto.offset.reset': 'error' }))
+  strict.assign([{ topic, partition: 0 }])
+  await assert.rejects(
+    (async () => {
+      for (const end = Date.now() + 30000; Date.now() < end; ) await strict.consume(10, 200)
+    })(),
+    (e) => e instanceof KafkaError && e.code === 'ERR_GROUP_AUTHORIZATION_FAILED'
+  )
+  await strict.close()
   const denials = readFileSync(env.logs.authorizer, 'utf8').split('\n').filter((l) => l.includes('User:bob is Denied') && l.includes(`krafka-standalone-${process.pid}-`) && l.includes('FindCoordinator'))
   assert.ok(denials.length > 0, 'the broker did refuse bob the lookup of this process\'s stand-in group')
 })

@@ -74,7 +74,9 @@ pub struct Context {
     /// poll_batch calls so far: a binding that reads ahead tells by this
     /// number which batches were filled before a rebalance.
     polls: AtomicU64,
-    /// No group.id of the app's: the group is krafka's stand-in (see [`standalone`]).
+    /// No group.id of the app's, and auto.offset.reset is not "error": the
+    /// only group request is librdkafka's lookup of krafka's stand-in (see
+    /// [`standalone`] and [`Context::stand_in_refused`]).
     standalone: bool,
 }
 
@@ -212,7 +214,9 @@ impl Consumer {
                 .unwrap_or_default(),
             revocations: AtomicU64::new(0),
             polls: AtomicU64::new(0),
-            standalone: !has_group,
+            // With "error", librdkafka also fetches committed offsets under the
+            // stand-in name, and a refusal there must stay an error.
+            standalone: !has_group && start != Offset::Stored,
         };
         let inner: BaseConsumer<Context> =
             crate::priority::creating(config, || cc.create_with_context(context))
