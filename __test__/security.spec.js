@@ -13,9 +13,13 @@ const { roundtrip, assertRoundtrip } = require('./fixtures/roundtrip')
 const env = testEnv()
 process.env.KRB5_CONFIG = env.krb5Conf
 
+/** kafka-acls.sh against the test broker (as the super user ANONYMOUS). */
+function acls(...args) {
+  execFileSync('bash', [join(root, 'scripts', 'kafka-tool.sh'), 'acls', '--bootstrap-server', env.bootstrap.plaintext, ...args], { stdio: 'ignore' })
+}
+
 function allowOnly(principal, topic) {
-  execFileSync('bash', [join(root, 'scripts', 'kafka-tool.sh'), 'acls', '--bootstrap-server', env.bootstrap.plaintext, '--add',
-    '--allow-principal', `User:${principal}`, '--operation', 'Write', '--operation', 'Describe', '--operation', 'Read', '--topic', topic], { stdio: 'ignore' })
+  acls('--add', '--allow-principal', `User:${principal}`, '--operation', 'Write', '--operation', 'Describe', '--operation', 'Read', '--topic', topic)
 }
 
 test('two clients in one process with different principals each authenticate as themselves (broker ACLs)', async () => {
@@ -41,7 +45,6 @@ test('a consumer without group.id needs no group ACL, as Java\'s standalone cons
   // (krafka-standalone-<pid>-...). Not a wildcard: with allow.everyone.if.no.acl.found,
   // an ACL on every group would lock every other principal out of theirs.
   const acl = ['--deny-principal', 'User:bob', '--operation', 'All', '--resource-pattern-type', 'prefixed', '--group', `krafka-standalone-${process.pid}-`]
-  const acls = (...args) => execFileSync('bash', [join(root, 'scripts', 'kafka-tool.sh'), 'acls', '--bootstrap-server', env.bootstrap.plaintext, ...args], { stdio: 'ignore' })
   acls('--add', ...acl)
   t.after(() => acls('--remove', '--force', ...acl))
   const p = new Producer(plaintext())

@@ -77,7 +77,7 @@ pub struct Context {
     /// No group.id of the app's, and auto.offset.reset is not "error": the
     /// only group request is librdkafka's lookup of krafka's stand-in (see
     /// [`standalone`] and [`Context::stand_in_refused`]).
-    standalone: bool,
+    stand_in_only: bool,
 }
 
 impl ClientContext for Context {
@@ -126,7 +126,7 @@ impl Context {
     /// log line (true) instead of an error the app must handle. librdkafka
     /// reports it both as a client error and on the consumer queue.
     fn stand_in_refused(&self, error: &rdkafka::error::KafkaError, reason: &str) -> bool {
-        if !self.standalone
+        if !self.stand_in_only
             || error.rdkafka_error_code() != Some(RDKafkaErrorCode::GroupAuthorizationFailed)
         {
             return false;
@@ -216,7 +216,7 @@ impl Consumer {
             polls: AtomicU64::new(0),
             // With "error", librdkafka also fetches committed offsets under the
             // stand-in name, and a refusal there must stay an error.
-            standalone: !has_group && start != Offset::Stored,
+            stand_in_only: !has_group && start != Offset::Stored,
         };
         let inner: BaseConsumer<Context> =
             crate::priority::creating(config, || cc.create_with_context(context))
@@ -548,8 +548,8 @@ impl Consumer {
 /// auto.offset.reset says (the returned offset) instead of asking for
 /// committed offsets there are none of. (librdkafka still looks up the
 /// group's coordinator by that name, which creates nothing on the broker;
-/// a principal refused that lookup gets a log line, not an error: see
-/// `Context::error`.)
+/// a principal refused that lookup gets a log line, not an error, unless
+/// auto.offset.reset is "error": see `Context::stand_in_refused`.)
 fn standalone(config: &Config, cc: &mut rdkafka::ClientConfig) -> Result<Offset> {
     // librdkafka's spellings of true.
     let auto_commit = config.get("enable.auto.commit").map(str::trim);
