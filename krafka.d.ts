@@ -64,6 +64,38 @@ export interface DeliveryReport {
   timestamp: number | null
 }
 
+/**
+ * Records for `producer.sendRaw()`, laid out as the consumer's `RawBatch`:
+ * keys and values anywhere in one buffer, located by Int32Array columns with
+ * one entry per record. No headers; the timestamp is the send time.
+ */
+export interface RawRecords {
+  topic: string
+  data: Uint8Array
+  valueStarts: Int32Array
+  /** -1 for a tombstone. */
+  valueLengths: Int32Array
+  /** Both or neither; omitted = no keys. */
+  keyStarts?: Int32Array
+  /** -1 when the record has no key. */
+  keyLengths?: Int32Array
+  /** -1 (or omitted) lets the partitioner pick. */
+  partitions?: Int32Array
+}
+
+/** The delivery reports of a `sendRaw()`, as columns: report i is record i's. */
+export declare class RawReports {
+  private constructor()
+  readonly topic: string
+  readonly length: number
+  partition(i: number): number
+  offset(i: number): number
+  /** ms since the epoch, null when unknown. */
+  timestamp(i: number): number | null
+  /** As DeliveryReport objects (what `sendBatch()` resolves with). */
+  reports(): DeliveryReport[]
+}
+
 export interface ProduceOptions {
   partition?: number
   headers?: HeadersInput
@@ -156,6 +188,14 @@ export declare class Producer extends EventEmitter {
    * record rejects the call before anything is sent.
    */
   sendBatch(records: ProducerRecord[]): Promise<DeliveryReport[]>
+  /**
+   * Sends records laid out as columns to one topic, with no object per record
+   * on the way in or out (the mirror of `consumer.rawBatches()`). Rejects with
+   * a `TypeError` or `RangeError` naming the field and index at fault before
+   * anything is sent, and with the first delivery failure. `data` may be
+   * reused as soon as it returns.
+   */
+  sendRaw(records: RawRecords): Promise<RawReports>
   /**
    * Fire-and-forget, as confluent-kafka-python; throws `KafkaError`
    * `ERR__QUEUE_FULL` (retriable) when the local queue is full or earlier

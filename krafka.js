@@ -8,7 +8,7 @@
 //  - async iteration that yields single messages from native batches and
 //    stores an offset only after the loop body finished (at-least-once);
 //  - the batch layout on both paths: records and consumed messages cross
-//    as one Buffer plus typed-array columns (Packer, RawBatch), so no napi
+//    as one Buffer plus typed-array columns (Packer, RawChunk, RawBatch), so no napi
 //    call or property-by-property conversion happens per message.
 // All defaults, validation and Kafka logic live in the Rust core.
 //
@@ -19,7 +19,7 @@
 const { native } = require('./lib/client')
 const { KafkaError } = require('./lib/error')
 const { parseProperties } = require('./lib/config')
-const { Producer } = require('./lib/producer')
+const { Producer, RawReports } = require('./lib/producer')
 const { Consumer, RawBatch } = require('./lib/consumer')
 const { Admin } = require('./lib/admin')
 const { checkKerberos } = require('./lib/kerberos')
@@ -37,6 +37,7 @@ module.exports = {
   KafkaError,
   MockCluster,
   RawBatch,
+  RawReports,
   features,
   librdkafkaVersion,
 }

@@ -66,9 +66,13 @@ test('bench harness (BENCH_QUICK=1) yields numbers for krafka, the native ceilin
   // krafka's consume runs all three documented iterators.
   const variants = rows.filter((r) => r.contender === 'krafka' && r.scenario === 'consume').map((r) => r.variant)
   assert.deepEqual(variants.sort(), ['batches', 'for-await', 'raw'])
+  // ... and both of its pipelined paths: send() and the columnar sendRaw().
+  const produced = rows.filter((r) => r.contender === 'krafka' && r.scenario === 'produce').map((r) => r.variant)
+  assert.deepEqual(produced.sort(), ['send', 'sendRaw'])
   const md = fs.readFileSync(out, 'utf8')
   assert.match(md, /## 1\. Pipelined produce/)
   assert.match(md, /## Targets/)
+  assert.match(md, /pipelined produce with no object per record \(sendRaw\(\)\) ≥ 0\.90 × native \| \d/)
   assert.match(md, /BENCH_QUICK=1/)
   fs.rmSync(dir, { recursive: true, force: true })
 })

@@ -6,7 +6,7 @@ const { execFileSync } = require('node:child_process')
 const { readFileSync } = require('node:fs')
 const { join } = require('node:path')
 const { monitorEventLoopDelay } = require('node:perf_hooks')
-const { Producer, Consumer, KafkaError } = require('..')
+const { Producer, Consumer, KafkaError, RawReports } = require('..')
 const { plaintext, createTopic, consumeN, testEnv, unique } = require('./helpers')
 
 function consumerFor(topic, extra = {}) {
@@ -425,25 +425,11 @@ test('delivery reports settle sendBatch() members in any order and grouping; a f
   // librdkafka acknowledges each partition's records in order, so a delivery
   // batch holds runs of consecutive ids, interleaved across partitions and
   // calls; the producer settles such runs in one step (#settleRun).
-  const client = require('../lib/client')
-  const Real = client.native.NativeProducer
-  let deliver
   const handed = []
-  client.native.NativeProducer = class {
-    constructor(cfg, cb) {
-      deliver = cb
-    }
-    producePacked(data, topics, fields, nums, headerKeys, headerFields, from) {
-      for (let i = from; i < nums.length / 2; i++) handed.push(nums[i * 2])
-      return { done: nums.length / 2, failures: [] }
-    }
-  }
-  let p
-  try {
-    p = new Producer({ 'bootstrap.servers': '127.0.0.1:1' })
-  } finally {
-    client.native.NativeProducer = Real
-  }
+  const { p, deliver } = standIn((data, topics, fields, nums, headerKeys, headerFields, from) => {
+    for (let i = from; i < nums.length / 2; i++) handed.push(nums[i * 2])
+    return { done: nums.length / 2, failures: [] }
+  })
   const recs = (n, topic) => Array.from({ length: n }, (_, i) => ({ topic, value: `v${i}` }))
   const a = p.sendBatch(recs(6, 'a')) // ids 1-6
   const one = p.send({ topic: 's', value: 'x' }) // id 7
@@ -451,14 +437,7 @@ test('delivery reports settle sendBatch() members in any order and grouping; a f
   const c = p.sendBatch(recs(4, 'c')) // ids 11-14
   await new Promise(setImmediate)
   assert.deepEqual(handed, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14], 'handed over in call order')
-  const batch = (ids, failures = []) => ({
-    kind: 'reports',
-    ids: Float64Array.from(ids),
-    partitions: Int32Array.from(ids, (id) => id % 3),
-    offsets: Float64Array.from(ids, (id) => 100 + id),
-    timestamps: Float64Array.from(ids, (id) => 1700000000000 + id),
-    failures,
-  })
+  const batch = (ids, failures) => reportBatch(ids, failures)
   deliver(batch([4, 5, 6, 8, 9, 1, 2]))
   deliver(batch([11, 12, 3, 10, 13, 14, 7], [{ index: 1, error: 'ERR_MSG_SIZE_TOO_LARGE|0|0|0|Broker: Message size too large' }]))
   const expect = (ids, topic) => ids.map((id) => ({ topic, partition: id % 3, offset: 100 + id, timestamp: 1700000000000 + id }))
@@ -466,6 +445,165 @@ test('delivery reports settle sendBatch() members in any order and grouping; a f
   assert.deepEqual(await b, expect([8, 9, 10], 'b'))
   assert.deepEqual(await one, expect([7], 's')[0])
   await assert.rejects(c, (e) => e instanceof KafkaError && e.code === 'ERR_MSG_SIZE_TOO_LARGE')
+})
+
+/**
+ * A producer over a stand-in addon (no librdkafka, no broker): `producePacked`
+ * is the test's; `deliver` hands the producer a delivery batch.
+ */
+function standIn(producePacked) {
+  const client = require('../lib/client')
+  const Real = client.native.NativeProducer
+  let deliver
+  client.native.NativeProducer = class {
+    constructor(cfg, cb) {
+      deliver = cb
+    }
+    producePacked(...args) {
+      return producePacked(...args)
+    }
+  }
+  try {
+    return { p: new Producer({ 'bootstrap.servers': '127.0.0.1:1' }), deliver: (b) => deliver(b) }
+  } finally {
+    client.native.NativeProducer = Real
+  }
+}
+
+/** A delivery batch for ids: partition id % 3, offset 100 + id, timestamp 1700000000000 + id. */
+function reportBatch(ids, failures = []) {
+  return {
+    kind: 'reports',
+    ids: Float64Array.from(ids),
+    partitions: Int32Array.from(ids, (id) => id % 3),
+    offsets: Float64Array.from(ids, (id) => 100 + id),
+    timestamps: Float64Array.from(ids, (id) => 1700000000000 + id),
+    failures,
+  }
+}
+
+test('sendRaw(): chunks of 1,000 in order after earlier send()s; records that meet a full queue keep their bytes though the caller reuses its buffer (stand-in addon, no broker)', async () => {
+  // What the addon was handed, per record: [id, partition, key, value] with bytes as strings.
+  const handed = []
+  let room = 1500 // the stand-in's queue takes this many records, then refuses the rest of that call
+  const { p, deliver } = standIn((data, topics, fields, nums, headerKeys, headerFields, from) => {
+    const n = nums.length / 2
+    let i = from
+    for (; i < n && room > 0; i++, room--) {
+      const f = fields.subarray(i * 8, i * 8 + 8)
+      const bytes = (s, l) => (l < 0 ? null : data.subarray(s, s + l).toString())
+      handed.push([nums[i * 2], topics[f[0]], f[1], bytes(f[2], f[3]), bytes(f[4], f[5])])
+    }
+    return { done: i, failures: [] }
+  })
+  const one = p.send({ topic: 's', value: 'first' }) // id 1, still in the packer when sendRaw() is called
+  const n = 2500
+  const data = Buffer.alloc(n * 6)
+  const cols = { valueStarts: new Int32Array(n), valueLengths: new Int32Array(n), keyStarts: new Int32Array(n), keyLengths: new Int32Array(n), partitions: new Int32Array(n) }
+  for (let i = 0; i < n; i++) {
+    data.write(`v${String(i).padStart(4, '0')}k`, i * 6)
+    cols.valueStarts[i] = i * 6
+    cols.valueLengths[i] = i === 7 ? -1 : 5 // record 7 is a tombstone
+    cols.keyStarts[i] = i * 6 + 5
+    cols.keyLengths[i] = i % 2 === 0 ? 1 : -1 // odd records have no key
+    cols.partitions[i] = i % 4 === 0 ? 2 : -1
+  }
+  const raw = p.sendRaw({ topic: 'r', data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), ...cols })
+  data.fill(0x21) // the caller reuses its buffer at once
+  for (const c of Object.values(cols)) c.fill(0)
+  assert.equal(handed.length, 1500, 'the stand-in queue took 1,500 records, the rest wait for room')
+  assert.deepEqual(handed[0], [1, 's', -1, null, 'first'], 'the earlier send() went first')
+  deliver(reportBatch(Array.from({ length: 1500 }, (_, i) => i + 1))) // room again: the waiting records go on
+  room = Infinity
+  await new Promise(setImmediate)
+  deliver(reportBatch(Array.from({ length: 1001 }, (_, i) => 1501 + i)))
+  assert.equal(handed.length, n + 1)
+  for (let i = 0; i < n; i++) {
+    const v = i === 7 ? null : `v${String(i).padStart(4, '0')}`
+    assert.deepEqual(handed[i + 1], [i + 2, 'r', i % 4 === 0 ? 2 : -1, i % 2 === 0 ? 'k' : null, v], `record ${i}`)
+  }
+  const reports = await raw
+  assert.ok(reports instanceof RawReports)
+  assert.equal(reports.length, n)
+  assert.equal(reports.topic, 'r')
+  for (const i of [0, 1, 1498, 1499, 2499]) {
+    const id = i + 2
+    assert.deepEqual([reports.partition(i), reports.offset(i), reports.timestamp(i)], [id % 3, 100 + id, 1700000000000 + id], `report ${i}`)
+  }
+  assert.deepEqual(reports.reports()[5], { topic: 'r', partition: 7 % 3, offset: 107, timestamp: 1700000000007 })
+  assert.equal((await one).offset, 101)
+})
+
+test('sendRaw() names the field and index at fault and sends nothing (stand-in addon, no broker)', async () => {
+  let calls = 0
+  const { p } = standIn(() => {
+    calls++
+    return { done: 0, failures: [] }
+  })
+  const data = Buffer.from('abcdef')
+  const ok = { topic: 't', data, valueStarts: Int32Array.of(0, 3), valueLengths: Int32Array.of(3, 3) }
+  const cases = [
+    [null, TypeError, /sendRaw takes/],
+    [{ ...ok, topic: '' }, TypeError, /records\.topic/],
+    [{ ...ok, data: 'abcdef' }, TypeError, /records\.data must be a Buffer or Uint8Array; got string/],
+    [{ ...ok, valueLengths: [3, 3] }, TypeError, /records\.valueLengths must be an Int32Array; got Array/],
+    [{ ...ok, valueStarts: Int32Array.of(0) }, RangeError, /records\.valueStarts has 1 entries, records\.valueLengths 2/],
+    [{ ...ok, valueStarts: Int32Array.of(0, 4) }, RangeError, /records\.valueStarts\[1\] = 4 with records\.valueLengths\[1\] = 3 is outside records\.data \(6 bytes\)/],
+    [{ ...ok, valueLengths: Int32Array.of(3, -2) }, RangeError, /records\.valueLengths\[1\] is -2/],
+    [{ ...ok, keyStarts: Int32Array.of(0, 0) }, TypeError, /keyStarts and records\.keyLengths go together/],
+    [{ ...ok, keyStarts: Int32Array.of(0, -1), keyLengths: Int32Array.of(1, 1) }, RangeError, /records\.keyStarts\[1\] = -1/],
+    [{ ...ok, partitions: Int32Array.of(0, -3) }, RangeError, /records\.partitions\[1\] is -3/],
+  ]
+  for (const [arg, Type, re] of cases) {
+    await assert.rejects(p.sendRaw(arg), (e) => e instanceof Type && re.test(e.message), String(re))
+  }
+  assert.equal(calls, 0, 'nothing reached the addon')
+  const empty = await p.sendRaw({ topic: 't', data, valueStarts: new Int32Array(0), valueLengths: new Int32Array(0) })
+  assert.equal(empty.length, 0)
+  assert.equal(calls, 0)
+})
+
+test('sendRaw() round-trips through the broker: keys, tombstones, chosen and partitioner-picked partitions, offsets as reported', async () => {
+  const topic = await createTopic(3)
+  const p = new Producer(plaintext())
+  const n = 3000
+  const data = Buffer.alloc(n * 12)
+  const cols = { valueStarts: new Int32Array(n), valueLengths: new Int32Array(n), keyStarts: new Int32Array(n), keyLengths: new Int32Array(n), partitions: new Int32Array(n) }
+  let pos = 0
+  for (let i = 0; i < n; i++) {
+    cols.keyStarts[i] = pos
+    cols.keyLengths[i] = i % 3 === 0 ? -1 : data.write(`k${i % 50}`, pos)
+    pos += Math.max(0, cols.keyLengths[i])
+    cols.valueStarts[i] = pos
+    cols.valueLengths[i] = i % 100 === 99 ? -1 : data.write(`v${i}`, pos)
+    pos += Math.max(0, cols.valueLengths[i])
+    cols.partitions[i] = i % 5 === 0 ? 1 : -1
+  }
+  const reports = await p.sendRaw({ topic, data: data.subarray(0, pos), ...cols })
+  await p.close()
+  assert.equal(reports.length, n)
+  const c = consumerFor(topic)
+  const got = await consumeN(c, n)
+  await c.close()
+  const at = new Map(got.map((m) => [`${m.partition}/${m.offset}`, m]))
+  assert.equal(at.size, n, 'every record arrived once')
+  for (let i = 0; i < n; i++) {
+    const m = at.get(`${reports.partition(i)}/${reports.offset(i)}`)
+    assert.ok(m, `record ${i} at its reported partition and offset`)
+    assert.equal(m.key && m.key.toString(), i % 3 === 0 ? null : `k${i % 50}`, `record ${i}'s key`)
+    assert.equal(m.value && m.value.toString(), i % 100 === 99 ? null : `v${i}`, `record ${i}'s value`)
+    if (i % 5 === 0) assert.equal(m.partition, 1, `record ${i} went to the partition it named`)
+    assert.equal(m.timestamp, reports.timestamp(i))
+  }
+  // Keyed records without a chosen partition follow the Java partitioner: the same key, one partition.
+  const byKey = new Map()
+  for (let i = 0; i < n; i++) {
+    if (i % 3 === 0 || i % 5 === 0) continue
+    const k = `k${i % 50}`
+    if (!byKey.has(k)) byKey.set(k, reports.partition(i))
+    assert.equal(reports.partition(i), byKey.get(k), `key ${k}`)
+  }
+  assert.ok(new Set(byKey.values()).size > 1, 'keys spread over partitions')
 })
 
 test('sendBatch() with one malformed record rejects and sends none of them', async () => {

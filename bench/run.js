@@ -112,6 +112,7 @@ function plan(c) {
     case 'krafka':
       add('produce', 'send', 'send() per record, pipelined')
       add('produce', 'sendBatch', 'sendBatch() of 1000', true)
+      add('produce', 'sendRaw', 'sendRaw() of 1000: values in one buffer, Int32Array columns, no object per record')
       add('produce', 'produce', 'produce() + onDelivery', true)
       add('await', null, 'await send()')
       add('consume', 'for-await', 'for await (const msg of consumer)')
@@ -657,6 +658,11 @@ function markdown(rep) {
   // Beside the rates: CPU for the same million records (steadier than rates on a shared machine).
   const pCpu = kP && nativeProduce && kP.cpuSeconds && nativeProduce.cpuSeconds ? `; CPU ${fmt(kP.cpuSeconds, 2)} s against native's ${fmt(nativeProduce.cpuSeconds, 2)} s` : ''
   L.push(`| pipelined produce (${kPName}; send() ${kSend && nativeProduce ? (kSend.msgsPerSec / nativeProduce.msgsPerSec).toFixed(2) + '×' : '–'}) ≥ 0.90 × native | ${pText}${pCpu} | ${pVerdict} |`)
+  // The columnar API, the mirror of rawBatches(): no object per record in or out.
+  const kRawP = med('krafka', 'produce', 'sendRaw')
+  const [qText, qVerdict] = vsNative(find('krafka', 'produce', 'sendRaw'), 0.9, 'produce')
+  const qCpu = kRawP && nativeProduce && kRawP.cpuSeconds && nativeProduce.cpuSeconds ? `; CPU ${fmt(kRawP.cpuSeconds, 2)} s against native's ${fmt(nativeProduce.cpuSeconds, 2)} s` : ''
+  L.push(`| pipelined produce with no object per record (sendRaw()) ≥ 0.90 × native | ${qText}${qCpu} | ${qVerdict} |`)
   const kC = med('krafka', 'consume', 'for-await')
   const minRef = nativeC && floorC ? Math.min(nativeC.msgsPerSec, floorC.msgsPerSec) : null
   const cR = kC && minRef ? kC.msgsPerSec / minRef : null
@@ -671,7 +677,7 @@ function markdown(rep) {
   const kAw = med('krafka', 'await')
   L.push(`| awaited send p50 ≤ 1 ms | ${kAw ? fmt(kAw.p50Ms, 3) + ' ms' : '–'} | ${yes(kAw ? kAw.p50Ms <= 1 : null)} |`)
   const kB = med('krafka', 'consume', 'batches')
-  const elds = [['produce send()', kSend], ['produce sendBatch()', kSendBatch], ['produce produce()', med('krafka', 'produce', 'produce')], ['consume for await', kC], ['consume batches()', kB], ['consume rawBatches()', kRaw]].filter(([, x]) => x && x.eldP99Ms != null)
+  const elds = [['produce send()', kSend], ['produce sendBatch()', kSendBatch], ['produce produce()', med('krafka', 'produce', 'produce')], ['produce sendRaw()', kRawP], ['consume for await', kC], ['consume batches()', kB], ['consume rawBatches()', kRaw]].filter(([, x]) => x && x.eldP99Ms != null)
   const eldMax = elds.length ? Math.max(...elds.map(([, x]) => x.eldP99Ms)) : null
   const ticks = [['produce', nativeProduce], ['consume', nativeC]].filter(([, x]) => x && x.tickP99Ms != null)
   const floorNote = ticks.length ? ` (machine floor, the native ceiling's 1 ms ticker: ${ticks.map(([n, x]) => `${n} ${fmt(x.tickP99Ms)} ms`).join(', ')})` : ''

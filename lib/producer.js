@@ -9,7 +9,7 @@ const { performance } = require('node:perf_hooks')
 const { native, DEFAULT_TIMEOUT_MS, NATIVE, noop, emitStats } = require('./client')
 const { KafkaError, decodeError, fromNative, call, callAsync, emitClientError } = require('./error')
 const { splitCallbacks, fetchToken } = require('./config')
-const { toNativeRecord, Packer, CHUNK_RECORDS, CHUNK_BYTES } = require('./record')
+const { toNativeRecord, Packer, checkRaw, RawChunk, CHUNK_RECORDS, CHUNK_BYTES } = require('./record')
 
 /**
  * How long delivery reports are settled in one event-loop turn; later reports
@@ -39,6 +39,7 @@ class Producer extends EventEmitter {
   #base = 1 // ids below it are settled or in #far
   #live = 0
   #packer = new Packer() // send()s not yet handed to the addon (flushed in a microtask or when full)
+  #rawChunk = new RawChunk() // sendRaw()'s columns, a chunk at a time
   #flushQueued = false
   #waiting = [] // Packer snapshots that met a full queue, in order; `from` = next record to retry
   #keepAlive = null
@@ -117,6 +118,35 @@ class Producer extends EventEmitter {
       entry.first = this.#trackMany(entry, recs.length)
       for (let i = 0; i < recs.length; i++) this.#add(recs[i], entry.first + i)
       this.#flush()
+    })
+  }
+
+  /**
+   * Sends records laid out as columns (RawRecords) to one topic, with no
+   * object per record on the way in or out: the mirror of the consumer's
+   * rawBatches(). Resolves with RawReports; rejects with the first failure.
+   * librdkafka copies the bytes before sendRaw() returns (records that wait
+   * for queue room are copied then), so `data` may be reused at once.
+   */
+  sendRaw(records) {
+    let raw
+    try {
+      this.#checkOpen()
+      raw = checkRaw(records)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    const n = raw.n
+    if (n === 0) return Promise.resolve(new RawReports(raw.topic, new Float64Array(0)))
+    return new Promise((resolve, reject) => {
+      const entry = { topics: raw.topic, first: 0, at: new Float64Array(n * 3), left: n, resolve, reject, raw: true }
+      entry.first = this.#trackMany(entry, n)
+      this.#flush() // earlier send()s go first
+      const chunk = this.#rawChunk
+      for (let from = 0; from < n; from += CHUNK_RECORDS) {
+        chunk.fill(raw, from, Math.min(n, from + CHUNK_RECORDS), entry.first)
+        this.#handOrWait(chunk)
+      }
     })
   }
 
@@ -349,7 +379,7 @@ class Producer extends EventEmitter {
     e.at[i * 3] = partition
     e.at[i * 3 + 1] = offset
     e.at[i * 3 + 2] = ts
-    if (--e.left === 0) e.resolve(batchReports(e))
+    if (--e.left === 0) e.resolve(reportsOf(e))
   }
 
   /**
@@ -385,7 +415,7 @@ class Producer extends EventEmitter {
     }
     this.#live -= j - i
     e.left -= j - i
-    if (e.left === 0) e.resolve(batchReports(e))
+    if (e.left === 0) e.resolve(reportsOf(e))
     return j
   }
 
@@ -410,13 +440,14 @@ class Producer extends EventEmitter {
     this.#flushQueued = false
     const p = this.#packer
     if (p.n === 0) return
-    if (this.#waiting.length > 0) {
-      this.#waiting.push({ chunk: p.snapshot(), from: 0 })
-    } else {
-      const done = this.#hand(p, 0)
-      if (done < p.n) this.#waiting.push({ chunk: p.snapshot(), from: done })
-    }
+    this.#handOrWait(p)
     p.reset()
+  }
+
+  /** Hands a chunk to the addon, or a copy of what meets a full queue to #waiting, behind what waits already. */
+  #handOrWait(chunk) {
+    const done = this.#waiting.length > 0 ? 0 : this.#hand(chunk, 0)
+    if (done < chunk.n) this.#waiting.push({ chunk: chunk.snapshot(), from: done })
   }
 
   /** One native call for records `from..` of `chunk`; fails refused records; returns how many were handled. */
@@ -554,6 +585,41 @@ class Producer extends EventEmitter {
   }
 }
 
+/** What a completed sendBatch() or sendRaw() entry resolves with. */
+function reportsOf(e) {
+  return e.raw ? new RawReports(e.topics, e.at) : batchReports(e)
+}
+
+/**
+ * The delivery reports of a sendRaw(), as columns over one Float64Array
+ * (report i is record i's): no object per record.
+ */
+class RawReports {
+  #at
+  constructor(topic, at) {
+    this.#at = at
+    /** The topic every record went to. */
+    this.topic = topic
+    /** Number of reports. */
+    this.length = at.length / 3
+  }
+  partition(i) {
+    return this.#at[i * 3]
+  }
+  offset(i) {
+    return this.#at[i * 3 + 1]
+  }
+  /** ms since the epoch, null when unknown. */
+  timestamp(i) {
+    const t = this.#at[i * 3 + 2]
+    return t >= 0 ? t : null
+  }
+  /** The reports as DeliveryReport objects (what sendBatch() resolves with). */
+  reports() {
+    return batchReports({ at: this.#at, topics: this.topic })
+  }
+}
+
 /** The DeliveryReports of a completed sendBatch() entry, in order. */
 function batchReports(e) {
   const { at, topics } = e
@@ -595,4 +661,4 @@ function callback(cb, err, report) {
   }
 }
 
-module.exports = { Producer }
+module.exports = { Producer, RawReports }

@@ -208,6 +208,129 @@ class Packer {
   }
 }
 
+/**
+ * Checks sendRaw()'s argument (RawRecords in krafka.d.ts): Int32Array
+ * columns of one length, every key and value inside `data`, partitions -1 or
+ * above. Throws TypeError or RangeError naming the field and index at fault,
+ * before anything is sent.
+ */
+function checkRaw(r) {
+  if (r === null || typeof r !== 'object') throw new TypeError('sendRaw takes { topic, data, valueStarts, valueLengths, keyStarts?, keyLengths?, partitions? }')
+  const { topic, data } = r
+  if (typeof topic !== 'string' || topic.length === 0) throw new TypeError('records.topic must be a non-empty string')
+  if (!(data instanceof Uint8Array)) throw new TypeError(`records.data must be a Buffer or Uint8Array; got ${typeName(data)}`)
+  const vl = column(r, 'valueLengths', -1)
+  const n = vl.length
+  const vs = column(r, 'valueStarts', n)
+  const ks = r.keyStarts == null ? null : column(r, 'keyStarts', n)
+  const kl = r.keyLengths == null ? null : column(r, 'keyLengths', n)
+  if ((ks === null) !== (kl === null)) throw new TypeError('records.keyStarts and records.keyLengths go together: give both or neither')
+  const parts = r.partitions == null ? null : column(r, 'partitions', n)
+  const size = data.byteLength
+  for (let i = 0; i < n; i++) {
+    checkSpan(vs, vl, i, size, 'value')
+    if (ks !== null) checkSpan(ks, kl, i, size, 'key')
+    if (parts !== null && parts[i] < -1) throw new RangeError(`records.partitions[${i}] is ${parts[i]}: a partition is -1 (the partitioner picks) or above`)
+  }
+  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  return { topic, data: bytes, n, vs, vl, ks, kl, parts }
+}
+
+/** records[name] as an Int32Array of length n (any length when n is -1). */
+function column(r, name, n) {
+  const c = r[name]
+  if (!(c instanceof Int32Array)) throw new TypeError(`records.${name} must be an Int32Array; got ${typeName(c)}`)
+  if (n >= 0 && c.length !== n) throw new RangeError(`records.${name} has ${c.length} entries, records.valueLengths ${n}: one per record`)
+  return c
+}
+
+function checkSpan(starts, lengths, i, size, what) {
+  const s = starts[i]
+  const l = lengths[i]
+  if (l === -1) return
+  if (l < -1) throw new RangeError(`records.${what}Lengths[${i}] is ${l}: a length is -1 (${what === 'key' ? 'no key' : 'a tombstone'}) or above`)
+  if (s < 0 || s + l > size) {
+    throw new RangeError(`records.${what}Starts[${i}] = ${s} with records.${what}Lengths[${i}] = ${l} is outside records.data (${size} bytes)`)
+  }
+}
+
+function typeName(v) {
+  return v === null ? 'null' : typeof v === 'object' ? v.constructor?.name || 'object' : typeof v
+}
+
+/**
+ * A chunk of one sendRaw() in Packer's layout (see `producePacked`): the
+ * caller's bytes are read in place, only the columns are rewritten. One per
+ * producer, reused; snapshot() copies what must outlive the call.
+ */
+class RawChunk {
+  data = Buffer.alloc(0)
+  topics = ['']
+  fields = new Int32Array(8 * CHUNK_RECORDS)
+  nums = new Float64Array(2 * CHUNK_RECORDS)
+  n = 0
+
+  /** Takes records from..to-1 of a checked sendRaw() argument; record i gets id firstId + i. */
+  fill(raw, from, to, firstId) {
+    const { vs, vl, ks, kl, parts } = raw
+    const f = this.fields
+    const nums = this.nums
+    this.data = raw.data
+    this.topics[0] = raw.topic
+    this.n = to - from
+    for (let i = from, o = 0, u = 0; i < to; i++, o += 8, u += 2) {
+      f[o] = 0
+      f[o + 1] = parts === null ? -1 : parts[i]
+      f[o + 2] = ks === null ? 0 : ks[i]
+      f[o + 3] = kl === null ? -1 : kl[i]
+      f[o + 4] = vs[i]
+      f[o + 5] = vl[i]
+      f[o + 6] = 0
+      f[o + 7] = 0
+      nums[u] = firstId + i
+      nums[u + 1] = -1
+    }
+  }
+
+  send(nativeProducer, from = 0) {
+    return nativeProducer.producePacked(this.data, this.topics, this.fields.subarray(0, this.n * 8), this.nums.subarray(0, this.n * 2), NO_HEADER_KEYS, NO_HEADER_FIELDS, from)
+  }
+
+  /** A copy that owns its memory (for records that wait for queue room): only the bytes this chunk's records use, rebased. */
+  snapshot() {
+    const n = this.n
+    const fields = this.fields.slice(0, n * 8)
+    let lo = this.data.length
+    let hi = 0
+    for (let o = 0; o < fields.length; o += 2) {
+      if (o % 8 !== 2 && o % 8 !== 4) continue
+      if (fields[o + 1] < 0) continue
+      lo = Math.min(lo, fields[o])
+      hi = Math.max(hi, fields[o] + fields[o + 1])
+    }
+    if (hi < lo) lo = hi = 0
+    for (let o = 0; o < fields.length; o += 8) {
+      fields[o + 2] -= lo
+      fields[o + 4] -= lo
+    }
+    const c = new RawChunk()
+    c.data = Buffer.from(this.data.subarray(lo, hi))
+    c.topics = this.topics.slice()
+    c.fields = fields
+    c.nums = this.nums.slice(0, n * 2)
+    c.n = n
+    return c
+  }
+
+  /** Id of record i. */
+  id(i) {
+    return this.nums[i * 2]
+  }
+}
+
+const NO_HEADER_KEYS = []
+const NO_HEADER_FIELDS = new Int32Array(0)
+
 function grow(arr, len) {
   const next = new arr.constructor(len)
   next.set(arr)
@@ -218,4 +341,4 @@ function grow(arr, len) {
 const CHUNK_RECORDS = 1000
 const CHUNK_BYTES = 1 << 20
 
-module.exports = { toNativeRecord, Packer, CHUNK_RECORDS, CHUNK_BYTES }
+module.exports = { toNativeRecord, Packer, checkRaw, RawChunk, CHUNK_RECORDS, CHUNK_BYTES }
