@@ -189,4 +189,5 @@ async function e2e(p) {
 module.exports = {
   version: () => `${require('../../package.json').version} (librdkafka ${librdkafkaVersion})`,
   scenarios: { produce, await: awaitedSends, consume, e2e },
+  senders, // for bench/producer-js-cost.js
 }
