@@ -147,6 +147,7 @@ class Producer extends EventEmitter {
         chunk.fill(raw, from, Math.min(n, from + CHUNK_RECORDS), entry.first)
         this.#handOrWait(chunk)
       }
+      chunk.release()
     })
   }
 

@@ -264,7 +264,7 @@ function typeName(v) {
  * producer, reused; snapshot() copies what must outlive the call.
  */
 class RawChunk {
-  data = Buffer.alloc(0)
+  data = EMPTY
   topics = ['']
   fields = new Int32Array(8 * CHUNK_RECORDS)
   nums = new Float64Array(2 * CHUNK_RECORDS)
@@ -292,6 +292,11 @@ class RawChunk {
     }
   }
 
+  /** Lets go of the caller's buffer once its records are handed over. */
+  release() {
+    this.data = EMPTY
+  }
+
   send(nativeProducer, from = 0) {
     return nativeProducer.producePacked(this.data, this.topics, this.fields.subarray(0, this.n * 8), this.nums.subarray(0, this.n * 2), NO_HEADER_KEYS, NO_HEADER_FIELDS, from)
   }
@@ -302,13 +307,15 @@ class RawChunk {
     const fields = this.fields.slice(0, n * 8)
     let lo = this.data.length
     let hi = 0
-    for (let o = 0; o < fields.length; o += 2) {
-      if (o % 8 !== 2 && o % 8 !== 4) continue
-      if (fields[o + 1] < 0) continue
-      lo = Math.min(lo, fields[o])
-      hi = Math.max(hi, fields[o] + fields[o + 1])
+    for (let o = 0; o < fields.length; o += 8) {
+      for (const at of [o + 2, o + 4]) {
+        // key, then value: start and length
+        if (fields[at + 1] < 0) continue
+        lo = Math.min(lo, fields[at])
+        hi = Math.max(hi, fields[at] + fields[at + 1])
+      }
     }
-    if (hi < lo) lo = hi = 0
+    if (hi < lo) lo = hi = 0 // nothing but nulls
     for (let o = 0; o < fields.length; o += 8) {
       fields[o + 2] -= lo
       fields[o + 4] -= lo
@@ -328,6 +335,7 @@ class RawChunk {
   }
 }
 
+const EMPTY = Buffer.alloc(0)
 const NO_HEADER_KEYS = []
 const NO_HEADER_FIELDS = new Int32Array(0)
 
