@@ -43,6 +43,7 @@ function assertAll(found, nice) {
   for (const t of found) assert.equal(t.split('=')[1], String(nice), `${t} in ${found}`)
 }
 
+// Skipped off Linux on purpose: krafka sets thread priorities on Linux only (priority.rs).
 test('a producer: librdkafka threads 4 steps below the event loop by default, none with 0, 9 with 9', { skip: !linux && 'Linux only' }, async () => {
   const topic = await createTopic(1, 'priority')
   for (const [extra, steps] of [[{}, 4], [{ 'krafka.thread.nice': 0 }, 0], [{ 'krafka.thread.nice': '9' }, 9]]) {
@@ -58,6 +59,7 @@ test('a producer: librdkafka threads 4 steps below the event loop by default, no
   }
 })
 
+// Skipped off Linux on purpose: krafka sets thread priorities on Linux only (priority.rs).
 test('a consumer in a group: its librdkafka threads yield too, and it still consumes', { skip: !linux && 'Linux only' }, async () => {
   const topic = await createTopic(1, 'priority')
   const p = new Producer(plaintext())
@@ -75,6 +77,7 @@ test('a consumer in a group: its librdkafka threads yield too, and it still cons
   }
 })
 
+// Skipped off Linux on purpose: krafka sets thread priorities on Linux only (priority.rs).
 test('with a Kerberos keytab login: both of krafka\'s thread hooks hold in one client', { skip: !linux && 'Linux only' }, async () => {
   // The keytab login and the priority share one plugin load (plugin.rs).
   process.env.KRB5_CONFIG = testEnv().krb5Conf // the test realm (krb5 reads it process-wide)

@@ -656,13 +656,13 @@ function markdown(rep) {
   }
   const [pText, pVerdict] = vsNative(find('krafka', 'produce', kPName === 'sendBatch()' ? 'sendBatch' : 'send'), 0.9, 'produce')
   // Beside the rates: CPU for the same million records (steadier than rates on a shared machine).
-  const pCpu = kP && nativeProduce && kP.cpuSeconds && nativeProduce.cpuSeconds ? `; CPU ${fmt(kP.cpuSeconds, 2)} s against native's ${fmt(nativeProduce.cpuSeconds, 2)} s` : ''
+  const cpuVsNative = (k) => (k && nativeProduce && k.cpuSeconds && nativeProduce.cpuSeconds ? `; CPU ${fmt(k.cpuSeconds, 2)} s against native's ${fmt(nativeProduce.cpuSeconds, 2)} s` : '')
+  const pCpu = cpuVsNative(kP)
   L.push(`| pipelined produce (${kPName}; send() ${kSend && nativeProduce ? (kSend.msgsPerSec / nativeProduce.msgsPerSec).toFixed(2) + '×' : '–'}) ≥ 0.90 × native | ${pText}${pCpu} | ${pVerdict} |`)
   // The columnar API, the mirror of rawBatches(): no object per record in or out.
   const kRawP = med('krafka', 'produce', 'sendRaw')
   const [qText, qVerdict] = vsNative(find('krafka', 'produce', 'sendRaw'), 0.9, 'produce')
-  const qCpu = kRawP && nativeProduce && kRawP.cpuSeconds && nativeProduce.cpuSeconds ? `; CPU ${fmt(kRawP.cpuSeconds, 2)} s against native's ${fmt(nativeProduce.cpuSeconds, 2)} s` : ''
-  L.push(`| pipelined produce with no object per record (sendRaw()) ≥ 0.90 × native | ${qText}${qCpu} | ${qVerdict} |`)
+  L.push(`| pipelined produce with no object per record (sendRaw()) ≥ 0.90 × native | ${qText}${cpuVsNative(kRawP)} | ${qVerdict} |`)
   const kC = med('krafka', 'consume', 'for-await')
   const minRef = nativeC && floorC ? Math.min(nativeC.msgsPerSec, floorC.msgsPerSec) : null
   const cR = kC && minRef ? kC.msgsPerSec / minRef : null
