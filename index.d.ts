@@ -128,6 +128,17 @@ export declare class NativeProducer {
    * (`Producer::produce_run`).
    */
   producePacked(data: Buffer, topics: Array<string>, fields: Int32Array, nums: Float64Array, headerKeys: Array<string>, headerFields: Int32Array, from: number): PackedResult
+  /**
+   * Enqueues records `from..to` of sendRaw()'s columns (lib/record.js
+   * `checkRaw` has checked them; every span is checked again here, as no
+   * column may make this read outside `data`): record i gets id
+   * `firstId + i`, length -1 is null, partition -1 the partitioner's choice.
+   * One `rd_kafka_produce_batch`, laid out in one pass straight from the
+   * columns: no packed copy of them, no record struct per record. Stops
+   * early only on `ERR__QUEUE_FULL`; `done` and failure indexes count from
+   * the columns' start.
+   */
+  produceRaw(data: Buffer, topic: string, valueStarts: Int32Array, valueLengths: Int32Array, keyStarts: Int32Array | undefined | null, keyLengths: Int32Array | undefined | null, partitions: Int32Array | undefined | null, firstId: number, from: number, to: number): PackedResult
   /** Records not yet acknowledged by the broker. */
   inFlight(): number
   /**

@@ -426,9 +426,11 @@ test('delivery reports settle sendBatch() members in any order and grouping; a f
   // batch holds runs of consecutive ids, interleaved across partitions and
   // calls; the producer settles such runs in one step (#settleRun).
   const handed = []
-  const { p, deliver } = standIn((data, topics, fields, nums, headerKeys, headerFields, from) => {
-    for (let i = from; i < nums.length / 2; i++) handed.push(nums[i * 2])
-    return { done: nums.length / 2, failures: [] }
+  const { p, deliver } = standIn({
+    producePacked(data, topics, fields, nums, headerKeys, headerFields, from) {
+      for (let i = from; i < nums.length / 2; i++) handed.push(nums[i * 2])
+      return { done: nums.length / 2, failures: [] }
+    },
   })
   const recs = (n, topic) => Array.from({ length: n }, (_, i) => ({ topic, value: `v${i}` }))
   const a = p.sendBatch(recs(6, 'a')) // ids 1-6
@@ -448,19 +450,18 @@ test('delivery reports settle sendBatch() members in any order and grouping; a f
 })
 
 /**
- * A producer over a stand-in addon (no librdkafka, no broker): `producePacked`
- * is the test's; `deliver` hands the producer a delivery batch.
+ * A producer over a stand-in addon (no librdkafka, no broker): `methods`
+ * (`producePacked`, `produceRaw`) are the test's; `deliver` hands the producer
+ * a delivery batch.
  */
-function standIn(producePacked) {
+function standIn(methods) {
   const client = require('../lib/client')
   const Real = client.native.NativeProducer
   let deliver
   client.native.NativeProducer = class {
     constructor(cfg, cb) {
       deliver = cb
-    }
-    producePacked(...args) {
-      return producePacked(...args)
+      Object.assign(this, methods)
     }
   }
   try {
@@ -486,15 +487,24 @@ test('sendRaw(): chunks of 1,000 in order after earlier send()s; records that me
   // What the addon was handed, per record: [id, partition, key, value] with bytes as strings.
   const handed = []
   let room = 1500 // the stand-in's queue takes this many records, then refuses the rest of that call
-  const { p, deliver } = standIn((data, topics, fields, nums, headerKeys, headerFields, from) => {
-    const n = nums.length / 2
-    let i = from
-    for (; i < n && room > 0; i++, room--) {
-      const f = fields.subarray(i * 8, i * 8 + 8)
-      const bytes = (s, l) => (l < 0 ? null : data.subarray(s, s + l).toString())
-      handed.push([nums[i * 2], topics[f[0]], f[1], bytes(f[2], f[3]), bytes(f[4], f[5])])
-    }
-    return { done: i, failures: [] }
+  const bytes = (data, s, l) => (l < 0 ? null : data.subarray(s, s + l).toString())
+  const { p, deliver } = standIn({
+    producePacked(data, topics, fields, nums, headerKeys, headerFields, from) {
+      const n = nums.length / 2
+      let i = from
+      for (; i < n && room > 0; i++, room--) {
+        const f = fields.subarray(i * 8, i * 8 + 8)
+        handed.push([nums[i * 2], topics[f[0]], f[1], bytes(data, f[2], f[3]), bytes(data, f[4], f[5])])
+      }
+      return { done: i, failures: [] }
+    },
+    produceRaw(data, topic, vs, vl, ks, kl, parts, firstId, from, to) {
+      let i = from
+      for (; i < to && room > 0; i++, room--) {
+        handed.push([firstId + i, topic, parts === null ? -1 : parts[i], ks === null ? null : bytes(data, ks[i], kl[i]), bytes(data, vs[i], vl[i])])
+      }
+      return { done: i, failures: [] }
+    },
   })
   const one = p.send({ topic: 's', value: 'first' }) // id 1, still in the packer when sendRaw() is called
   const n = 2500
@@ -536,10 +546,11 @@ test('sendRaw(): chunks of 1,000 in order after earlier send()s; records that me
 
 test('sendRaw() names the field and index at fault and sends nothing (stand-in addon, no broker)', async () => {
   let calls = 0
-  const { p } = standIn(() => {
+  const refuse = () => {
     calls++
     return { done: 0, failures: [] }
-  })
+  }
+  const { p } = standIn({ producePacked: refuse, produceRaw: refuse })
   const data = Buffer.from('abcdef')
   const ok = { topic: 't', data, valueStarts: Int32Array.of(0, 3), valueLengths: Int32Array.of(3, 3) }
   const cases = [
@@ -561,6 +572,29 @@ test('sendRaw() names the field and index at fault and sends nothing (stand-in a
   const empty = await p.sendRaw({ topic: 't', data, valueStarts: new Int32Array(0), valueLengths: new Int32Array(0) })
   assert.equal(empty.length, 0)
   assert.equal(calls, 0)
+})
+
+test('the addon refuses sendRaw() columns that reach outside their buffer, whole, even without the JavaScript checks', () => {
+  // lib/record.js checks every column first; the addon checks again, so that
+  // no bug there can make it read outside `data` or enqueue half a chunk.
+  const { NativeProducer } = require('../lib/client').native
+  const native = new NativeProducer({ 'bootstrap.servers': '127.0.0.1:1' }, () => {})
+  const data = Buffer.from('abcdef')
+  const cols = (vs, vl) => [Int32Array.from(vs), Int32Array.from(vl)]
+  const cases = [
+    [[...cols([0, 3, 4], [3, 3, 3]), null, null, null, 1, 0, 3], /byte range/], // record 2 ends at byte 7
+    [[...cols([0, -1], [3, 1]), null, null, null, 1, 0, 2], /byte range/],
+    [[...cols([0, 3], [3, 3]), Int32Array.of(0, 5), Int32Array.of(1, 2), null, 1, 0, 2], /byte range/], // key 1 ends at byte 7
+    [[...cols([0, 3], [3, 3]), Int32Array.of(0, 1), null, null, 1, 0, 2], /key columns/],
+    [[...cols([0, 3], [3, 3]), null, null, null, 1, 0, 3], /column length/], // 3 records, columns of 2
+    [[...cols([0, 3], [3, 3]), null, null, Int32Array.of(0), 1, 0, 2], /column length/],
+  ]
+  for (const [args, re] of cases) {
+    assert.throws(() => native.produceRaw(data, 't', ...args), (e) => /ERR__INVALID_ARG/.test(e.message) && re.test(e.message), String(re))
+  }
+  assert.equal(native.inFlight(), 0, 'nothing was enqueued')
+  const ok = native.produceRaw(data, 't', ...cols([0, 3], [3, -1]), null, null, null, 1, 0, 2)
+  assert.deepEqual([ok.done, ok.failures.length, native.inFlight()], [2, 0, 2], 'well-formed columns are enqueued')
 })
 
 test('sendRaw() round-trips through the broker: keys, tombstones, chosen and partitioner-picked partitions, offsets as reported', async () => {

@@ -259,85 +259,77 @@ function typeName(v) {
 }
 
 /**
- * A chunk of one sendRaw() in Packer's layout (see `producePacked`): the
- * caller's bytes are read in place, only the columns are rewritten. One per
- * producer, reused; snapshot() copies what must outlive the call.
+ * A chunk of one sendRaw(): records start..start+n-1 of its checked columns,
+ * which cross to the addon as they are (`produceRaw`), the caller's bytes read
+ * in place. One per producer, reused; snapshot() copies what must outlive the
+ * call.
  */
 class RawChunk {
-  data = EMPTY
-  topics = ['']
-  fields = new Int32Array(8 * CHUNK_RECORDS)
-  nums = new Float64Array(2 * CHUNK_RECORDS)
+  raw = NO_RAW
+  start = 0
   n = 0
+  firstId = 0
 
   /** Takes records from..to-1 of a checked sendRaw() argument; record i gets id firstId + i. */
   fill(raw, from, to, firstId) {
-    const { vs, vl, ks, kl, parts } = raw
-    const f = this.fields
-    const nums = this.nums
-    this.data = raw.data
-    this.topics[0] = raw.topic
+    this.raw = raw
+    this.start = from
     this.n = to - from
-    for (let i = from, o = 0, u = 0; i < to; i++, o += 8, u += 2) {
-      f[o] = 0
-      f[o + 1] = parts === null ? -1 : parts[i]
-      f[o + 2] = ks === null ? 0 : ks[i]
-      f[o + 3] = kl === null ? -1 : kl[i]
-      f[o + 4] = vs[i]
-      f[o + 5] = vl[i]
-      f[o + 6] = 0
-      f[o + 7] = 0
-      nums[u] = firstId + i
-      nums[u + 1] = -1
-    }
+    this.firstId = firstId
   }
 
-  /** Lets go of the caller's buffer once its records are handed over. */
+  /** Lets go of the caller's buffer and columns once its records are handed over. */
   release() {
-    this.data = EMPTY
+    this.raw = NO_RAW
   }
 
   send(nativeProducer, from = 0) {
-    return nativeProducer.producePacked(this.data, this.topics, this.fields.subarray(0, this.n * 8), this.nums.subarray(0, this.n * 2), NO_HEADER_KEYS, NO_HEADER_FIELDS, from)
+    const { raw, start } = this
+    const r = nativeProducer.produceRaw(raw.data, raw.topic, raw.vs, raw.vl, raw.ks, raw.kl, raw.parts, this.firstId, start + from, start + this.n)
+    r.done -= start
+    for (const f of r.failures) f.index -= start
+    return r
   }
 
-  /** A copy that owns its memory (for records that wait for queue room): only the bytes this chunk's records use, rebased. */
+  /** A copy that owns its memory (for records that wait for queue room): only the columns' entries and bytes this chunk's records use, rebased. */
   snapshot() {
-    const n = this.n
-    const fields = this.fields.slice(0, n * 8)
-    let lo = this.data.length
+    const { raw, start, n } = this
+    const end = start + n
+    const slice = (c) => (c === null ? null : c.slice(start, end))
+    const vs = slice(raw.vs)
+    const vl = slice(raw.vl)
+    const ks = slice(raw.ks)
+    const kl = slice(raw.kl)
+    let lo = raw.data.length
     let hi = 0
-    for (let o = 0; o < fields.length; o += 8) {
-      for (const at of [o + 2, o + 4]) {
-        // key, then value: start and length
-        if (fields[at + 1] < 0) continue
-        lo = Math.min(lo, fields[at])
-        hi = Math.max(hi, fields[at] + fields[at + 1])
+    const span = (starts, lengths) => {
+      for (let i = 0; i < n; i++) {
+        if (lengths[i] < 0) continue
+        lo = Math.min(lo, starts[i])
+        hi = Math.max(hi, starts[i] + lengths[i])
       }
     }
+    span(vs, vl)
+    if (ks !== null) span(ks, kl)
     if (hi < lo) lo = hi = 0 // nothing but nulls
-    for (let o = 0; o < fields.length; o += 8) {
-      fields[o + 2] -= lo
-      fields[o + 4] -= lo
+    for (let i = 0; i < n; i++) {
+      vs[i] -= lo
+      if (ks !== null) ks[i] -= lo
     }
     const c = new RawChunk()
-    c.data = Buffer.from(this.data.subarray(lo, hi))
-    c.topics = this.topics.slice()
-    c.fields = fields
-    c.nums = this.nums.slice(0, n * 2)
+    c.raw = { topic: raw.topic, data: Buffer.from(raw.data.subarray(lo, hi)), n, vs, vl, ks, kl, parts: slice(raw.parts) }
     c.n = n
+    c.firstId = this.firstId + start
     return c
   }
 
   /** Id of record i. */
   id(i) {
-    return this.nums[i * 2]
+    return this.firstId + this.start + i
   }
 }
 
-const EMPTY = Buffer.alloc(0)
-const NO_HEADER_KEYS = []
-const NO_HEADER_FIELDS = new Int32Array(0)
+const NO_RAW = { topic: '', data: Buffer.alloc(0), n: 0, vs: new Int32Array(0), vl: new Int32Array(0), ks: null, kl: null, parts: null }
 
 function grow(arr, len) {
   const next = new arr.constructor(len)

@@ -25,6 +25,6 @@ pub use config::{ClientKind, Config};
 pub use consumer::{Consumer, ConsumerListener, RebalanceEvent};
 pub use error::{KafkaError, Result};
 pub use mock::EmbeddedCluster;
-pub use producer::{DeliveryReports, DeliverySink, Producer, RunOutcome};
+pub use producer::{DeliveryReports, DeliverySink, Producer, RunOutcome, RunRecord};
 pub use record::{Header, LogLine, Message, ProduceRecord, RecordRef, TopicPartitionOffset};
 pub use version::{builtin_features, librdkafka_version};

@@ -295,6 +295,20 @@ fn c_bytes(b: Option<&[u8]>) -> (*mut std::ffi::c_void, usize) {
     })
 }
 
+/// One record of a run for [`Producer::produce_run_with`]: no headers, no
+/// timestamp (stamped with the time of the call).
+#[derive(Debug, Clone, Copy)]
+pub struct RunRecord<'a> {
+    /// The key; `None` for none.
+    pub key: Option<&'a [u8]>,
+    /// The value; `None` for a tombstone.
+    pub value: Option<&'a [u8]>,
+    /// The partition; -1 for the partitioner's choice.
+    pub partition: i32,
+    /// The id its delivery report carries.
+    pub id: u64,
+}
+
 /// What [`Producer::produce_run`] did with a run of records.
 #[derive(Debug)]
 pub struct RunOutcome {
@@ -504,42 +518,67 @@ impl Producer {
     /// Stops at `ERR__QUEUE_FULL`: records from `done` on were not enqueued
     /// (librdkafka refuses every later record of the call too, so order holds).
     pub fn produce_run(&self, topic: Topic<'_>, records: &[(RecordRef<'_>, u64)]) -> RunOutcome {
+        let run = self.produce_run_with(topic, records.len(), |i| {
+            let (r, id) = &records[i];
+            debug_assert!(r.batchable());
+            Ok::<_, std::convert::Infallible>(RunRecord {
+                key: r.key,
+                value: r.value,
+                partition: r.partition.unwrap_or(-1),
+                id: *id,
+            })
+        });
+        match run {
+            Ok(out) => out,
+            Err(never) => match never {},
+        }
+    }
+
+    /// [`Producer::produce_run`] for `n` records that `record(i)` reads from
+    /// wherever they lie (columns, a packed chunk), in the same pass that lays
+    /// them out for librdkafka. The first `Err` is returned before anything is
+    /// enqueued, so a malformed record never leaves part of a run sent.
+    pub fn produce_run_with<'a, E>(
+        &self,
+        topic: Topic<'_>,
+        n: usize,
+        mut record: impl FnMut(usize) -> std::result::Result<RunRecord<'a>, E>,
+    ) -> std::result::Result<RunOutcome, E> {
         use rdkafka::bindings as rd;
         use std::ffi::c_void;
         let mut out = RunOutcome {
-            done: records.len(),
+            done: n,
             failures: Vec::new(),
         };
+        let mut msgs: Vec<rd::rd_kafka_message_t> = Vec::with_capacity(n);
+        for i in 0..n {
+            let r = record(i)?;
+            let (payload, len) = c_bytes(r.value);
+            let (key, key_len) = c_bytes(r.key);
+            msgs.push(rd::rd_kafka_message_t {
+                err: rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR,
+                rkt: std::ptr::null_mut(),
+                partition: r.partition,
+                payload,
+                len,
+                key,
+                key_len,
+                offset: 0,
+                _private: r.id as usize as *mut c_void,
+            });
+        }
         if self.closed.load(Ordering::Acquire) {
-            out.failures = (0..records.len())
+            out.failures = (0..n)
                 .map(|i| (i, KafkaError::Closed("produce".into())))
                 .collect();
-            return out;
+            return Ok(out);
         }
-        let mut msgs: Vec<rd::rd_kafka_message_t> = records
-            .iter()
-            .map(|(r, id)| {
-                debug_assert!(r.batchable());
-                let (payload, len) = c_bytes(r.value);
-                let (key, key_len) = c_bytes(r.key);
-                rd::rd_kafka_message_t {
-                    err: rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR,
-                    rkt: std::ptr::null_mut(),
-                    partition: r.partition.unwrap_or(-1),
-                    payload,
-                    len,
-                    key,
-                    key_len,
-                    offset: 0,
-                    _private: *id as usize as *mut c_void,
-                }
-            })
-            .collect();
         let n = std::ffi::c_int::try_from(msgs.len()).unwrap_or(std::ffi::c_int::MAX);
         // SAFETY: the handle is alive (owned by `self.topics`); the array is
-        // valid for `n` entries; librdkafka copies keys and values (F_COPY) and
-        // writes only each entry's `err`. F_PARTITION: each entry's partition
-        // (-1 = the partitioner's choice).
+        // valid for `n` entries and its keys and values (borrowed for 'a) live
+        // through the call; librdkafka copies them (F_COPY) and writes only
+        // each entry's `err`. F_PARTITION: each entry's partition (-1 = the
+        // partitioner's choice).
         unsafe {
             rd::rd_kafka_produce_batch(
                 topic.rkt,
@@ -554,13 +593,13 @@ impl Producer {
                 rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR => {}
                 rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__QUEUE_FULL => {
                     out.done = i;
-                    return out;
+                    return Ok(out);
                 }
                 e => out.failures.push((i, topic.refused(e))),
             }
         }
         out.done = n as usize;
-        out
+        Ok(out)
     }
 
     /// Number of records not yet acknowledged.

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use krafka_core::{DeliveryReports, DeliverySink, Producer, RecordRef};
+use krafka_core::{DeliveryReports, DeliverySink, Producer, RecordRef, RunRecord};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
@@ -162,9 +162,10 @@ impl DeliverySink for JsSink {
     }
 }
 
+/// A chunk lib/ should never have made: refused whole, before anything is enqueued.
 fn bad(what: &str) -> napi::Error {
     crate::error::to_napi(krafka_core::KafkaError::InvalidArgument {
-        field: "producePacked".into(),
+        field: "records".into(),
         reason: format!("malformed chunk: {what}"),
     })
 }
@@ -174,10 +175,16 @@ fn span(data: &[u8], start: i32, len: i32) -> Result<Option<&[u8]>> {
     if len < 0 {
         return Ok(None);
     }
-    let (s, l) = (start as usize, len as usize);
-    data.get(s..s + l)
+    let s = usize::try_from(start).map_err(|_| bad("byte range"))?;
+    s.checked_add(len as usize)
+        .and_then(|end| data.get(s..end))
         .map(Some)
         .ok_or_else(|| bad("byte range"))
+}
+
+/// A packed record's timestamp: -1 (or anything below 0) for none.
+fn timestamp(ms: f64) -> Option<i64> {
+    (ms >= 0.0).then_some(ms as i64)
 }
 
 /// Record `i` of a packed chunk (see `producePacked`), with `headers` already gathered.
@@ -198,7 +205,7 @@ fn record_at<'a>(
         value: span(data, f[4], f[5])?,
         partition: (f[1] >= 0).then_some(f[1]),
         headers,
-        timestamp: (nums[i * 2 + 1] >= 0.0).then_some(nums[i * 2 + 1] as i64),
+        timestamp: timestamp(nums[i * 2 + 1]),
     })
 }
 
@@ -326,35 +333,32 @@ impl NativeProducer {
             handles.push(self.inner.topic(t));
         }
         // Records without headers or a timestamp (the usual ones) go to
-        // librdkafka in runs, one call per run of the same topic.
-        let plain = |i: usize| -> Result<Option<RecordRef<'_>>> {
-            if fields[i * 8 + 7] != 0 {
-                return Ok(None); // headers: gathered below
-            }
-            let r = record_at(i, &data, &topics, &fields, &nums, &[])?;
-            Ok(r.batchable().then_some(r))
-        };
-        let mut run = Vec::new();
+        // librdkafka in runs, one call per run of the same topic, laid out for
+        // it as they are read.
+        let plain = |i: usize| fields[i * 8 + 7] == 0 && timestamp(nums[i * 2 + 1]).is_none();
         let mut i = from as usize;
         while i < n {
             let t = fields[i * 8] as usize;
             if let Ok(topic) = &handles[t] {
                 let start = i;
-                run.clear();
-                while i < n && fields[i * 8] as usize == t {
-                    match plain(i)? {
-                        Some(r) => run.push((r, nums[i * 2] as u64)),
-                        None => break,
-                    }
+                while i < n && fields[i * 8] as usize == t && plain(i) {
                     i += 1;
                 }
-                if !run.is_empty() {
-                    let out = self.inner.produce_run(*topic, &run);
+                if i > start {
+                    let out = self.inner.produce_run_with(*topic, i - start, |k| {
+                        let (f, id) = (&fields[(start + k) * 8..], nums[(start + k) * 2]);
+                        Ok::<_, napi::Error>(RunRecord {
+                            key: span(&data, f[2], f[3])?,
+                            value: span(&data, f[4], f[5])?,
+                            partition: f[1].max(-1),
+                            id: id as u64,
+                        })
+                    })?;
                     failures.extend(out.failures.iter().map(|(k, e)| DeliveryFailure {
                         index: (start + k) as u32,
                         error: encode(e),
                     }));
-                    if out.done < run.len() {
+                    if out.done < i - start {
                         return Ok(PackedResult {
                             done: (start + out.done) as u32,
                             failures,
@@ -399,6 +403,82 @@ impl NativeProducer {
         Ok(PackedResult {
             done: n as u32,
             failures,
+        })
+    }
+
+    /// Enqueues records `from..to` of sendRaw()'s columns (lib/record.js
+    /// `checkRaw` has checked them; every span is checked again here, as no
+    /// column may make this read outside `data`): record i gets id
+    /// `firstId + i`, length -1 is null, partition -1 the partitioner's choice.
+    /// One `rd_kafka_produce_batch`, laid out in one pass straight from the
+    /// columns: no packed copy of them, no record struct per record. Stops
+    /// early only on `ERR__QUEUE_FULL`; `done` and failure indexes count from
+    /// the columns' start.
+    #[napi]
+    #[allow(clippy::too_many_arguments)]
+    pub fn produce_raw(
+        &self,
+        data: BufferSlice,
+        topic: String,
+        value_starts: Int32ArraySlice,
+        value_lengths: Int32ArraySlice,
+        key_starts: Option<Int32ArraySlice>,
+        key_lengths: Option<Int32ArraySlice>,
+        partitions: Option<Int32ArraySlice>,
+        first_id: f64,
+        from: u32,
+        to: u32,
+    ) -> Result<PackedResult> {
+        let (from, to) = (from as usize, to as usize);
+        let keys = match (&key_starts, &key_lengths) {
+            (Some(s), Some(l)) => Some((&s[..], &l[..])),
+            (None, None) => None,
+            _ => return Err(bad("key columns")),
+        };
+        let long_enough = |c: &[i32]| c.len() >= to;
+        if from > to
+            || !long_enough(&value_starts)
+            || !long_enough(&value_lengths)
+            || keys.is_some_and(|(s, l)| !long_enough(s) || !long_enough(l))
+            || partitions.as_deref().is_some_and(|p| !long_enough(p))
+        {
+            return Err(bad("column length"));
+        }
+        let failed = |e: &krafka_core::KafkaError| PackedResult {
+            done: to as u32,
+            failures: (from..to)
+                .map(|i| DeliveryFailure {
+                    index: i as u32,
+                    error: encode(e),
+                })
+                .collect(),
+        };
+        let handle = match self.inner.topic(&topic) {
+            Ok(t) => t,
+            Err(e) => return Ok(failed(&e)),
+        };
+        let out = self.inner.produce_run_with(handle, to - from, |k| {
+            let i = from + k;
+            Ok::<_, napi::Error>(RunRecord {
+                key: match keys {
+                    Some((s, l)) => span(&data, s[i], l[i])?,
+                    None => None,
+                },
+                value: span(&data, value_starts[i], value_lengths[i])?,
+                partition: partitions.as_deref().map_or(-1, |p| p[i]),
+                id: first_id as u64 + i as u64,
+            })
+        })?;
+        Ok(PackedResult {
+            done: (from + out.done) as u32,
+            failures: out
+                .failures
+                .iter()
+                .map(|(k, e)| DeliveryFailure {
+                    index: (from + k) as u32,
+                    error: encode(e),
+                })
+                .collect(),
         })
     }
 
