@@ -112,7 +112,7 @@ function plan(c) {
     case 'krafka':
       add('produce', 'send', 'send() per record, pipelined')
       add('produce', 'sendBatch', 'sendBatch() of 1000', true)
-      add('produce', 'sendRaw', 'sendRaw() of 1000: values in one buffer, Int32Array columns, no object per record')
+      add('produce', 'sendRaw', 'sendRaw() of 1000: Int32Array columns over one buffer, no object per record')
       add('produce', 'produce', 'produce() + onDelivery', true)
       add('await', null, 'await send()')
       add('consume', 'for-await', 'for await (const msg of consumer)')
