@@ -144,7 +144,7 @@ class Producer extends EventEmitter {
       this.#flush() // earlier send()s go first
       const chunk = this.#rawChunk
       for (let from = 0; from < n; from += CHUNK_RECORDS) {
-        chunk.fill(raw, from, Math.min(n, from + CHUNK_RECORDS), entry.first)
+        chunk.select(raw, from, Math.min(n, from + CHUNK_RECORDS), entry.first)
         this.#handOrWait(chunk)
       }
       chunk.release()

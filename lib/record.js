@@ -270,8 +270,8 @@ class RawChunk {
   n = 0
   firstId = 0
 
-  /** Takes records from..to-1 of a checked sendRaw() argument; record i gets id firstId + i. */
-  fill(raw, from, to, firstId) {
+  /** Points at records from..to-1 of a checked sendRaw() argument (nothing is copied); record i gets id firstId + i. */
+  select(raw, from, to, firstId) {
     this.raw = raw
     this.start = from
     this.n = to - from

@@ -18,6 +18,11 @@
 //! `send()` (one promise per record) got slower: acks came later, so more
 //! promises stayed alive through each young-generation GC. Hence 4.
 //!
+//! krafka's own threads stay at nice 0: renicing the producer's delivery
+//! thread or the consumer's poll (tokio's blocking pool) by 4 made the event
+//! loop wait longer for a CPU and made both slower (four pairs each, stop 23).
+//! The loop waits on what those threads hand it (reports, batches).
+//!
 //! Linux only: `setpriority` on a thread id renices that thread alone there
 //! (elsewhere it would renice the whole process), so other systems keep the
 //! threads as they are.
