@@ -76,3 +76,14 @@ test('bench harness (BENCH_QUICK=1) yields numbers for krafka, the native ceilin
   assert.match(md, /BENCH_QUICK=1/)
   fs.rmSync(dir, { recursive: true, force: true })
 })
+
+test('bench/producer-js-cost.js measures per-record CPU with its stand-in addon and on the mock cluster', { timeout: 60000 }, () => {
+  // A profiling aid, not a benchmark: only that both modes run and print a figure.
+  for (const mode of [[], ['mock']]) {
+    const r = spawnSync(process.execPath, ['bench/producer-js-cost.js', '200000', 'sendRaw', ...mode], { cwd: root, encoding: 'utf8', timeout: 50000 })
+    assert.equal(r.status, 0, r.stderr)
+    const m = /^200,000 sendRaw\(\) records.*, (\d+) ns per record$/m.exec(r.stdout)
+    assert.ok(m && Number(m[1]) > 0, `${mode.join(' ') || 'stand-in'}: ${r.stdout}`)
+    if (mode.length) assert.match(r.stdout, /to the mock cluster: .* event-loop thread CPU/)
+  }
+})
