@@ -550,6 +550,12 @@ impl Producer {
             done: n,
             failures: Vec::new(),
         };
+        if self.closed.load(Ordering::Acquire) {
+            out.failures = (0..n)
+                .map(|i| (i, KafkaError::Closed("produce".into())))
+                .collect();
+            return Ok(out);
+        }
         let mut msgs: Vec<rd::rd_kafka_message_t> = Vec::with_capacity(n);
         for i in 0..n {
             let r = record(i)?;
@@ -566,12 +572,6 @@ impl Producer {
                 offset: 0,
                 _private: r.id as usize as *mut c_void,
             });
-        }
-        if self.closed.load(Ordering::Acquire) {
-            out.failures = (0..n)
-                .map(|i| (i, KafkaError::Closed("produce".into())))
-                .collect();
-            return Ok(out);
         }
         let n = std::ffi::c_int::try_from(msgs.len()).unwrap_or(std::ffi::c_int::MAX);
         // SAFETY: the handle is alive (owned by `self.topics`); the array is

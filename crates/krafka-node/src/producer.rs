@@ -35,6 +35,16 @@ pub struct DeliveryFailure {
     pub error: String,
 }
 
+impl DeliveryFailure {
+    /// Record `index` failed with `e`.
+    fn at(index: usize, e: &krafka_core::KafkaError) -> Self {
+        DeliveryFailure {
+            index: index as u32,
+            error: encode(e),
+        }
+    }
+}
+
 /// What the delivery thread hands lib/producer.js: delivery reports that
 /// arrived together (kind "reports"; the arrays are parallel), or a client
 /// error, log line, token request or statistics, with the consumer's kinds
@@ -108,10 +118,7 @@ impl DeliverySink for JsSink {
             failures: reports
                 .failures
                 .iter()
-                .map(|(i, e)| DeliveryFailure {
-                    index: *i as u32,
-                    error: encode(e),
-                })
+                .map(|(i, e)| DeliveryFailure::at(*i, e))
                 .collect(),
             error: None,
             log: None,
@@ -354,10 +361,11 @@ impl NativeProducer {
                             id: id as u64,
                         })
                     })?;
-                    failures.extend(out.failures.iter().map(|(k, e)| DeliveryFailure {
-                        index: (start + k) as u32,
-                        error: encode(e),
-                    }));
+                    failures.extend(
+                        out.failures
+                            .iter()
+                            .map(|(k, e)| DeliveryFailure::at(start + k, e)),
+                    );
                     if out.done < i - start {
                         return Ok(PackedResult {
                             done: (start + out.done) as u32,
@@ -393,10 +401,7 @@ impl NativeProducer {
                         failures,
                     })
                 }
-                Err(e) => failures.push(DeliveryFailure {
-                    index: i as u32,
-                    error: encode(&e),
-                }),
+                Err(e) => failures.push(DeliveryFailure::at(i, &e)),
             }
             i += 1;
         }
@@ -446,12 +451,7 @@ impl NativeProducer {
         }
         let failed = |e: &krafka_core::KafkaError| PackedResult {
             done: to as u32,
-            failures: (from..to)
-                .map(|i| DeliveryFailure {
-                    index: i as u32,
-                    error: encode(e),
-                })
-                .collect(),
+            failures: (from..to).map(|i| DeliveryFailure::at(i, e)).collect(),
         };
         let handle = match self.inner.topic(&topic) {
             Ok(t) => t,
@@ -474,10 +474,7 @@ impl NativeProducer {
             failures: out
                 .failures
                 .iter()
-                .map(|(k, e)| DeliveryFailure {
-                    index: (from + k) as u32,
-                    error: encode(e),
-                })
+                .map(|(k, e)| DeliveryFailure::at(from + k, e))
                 .collect(),
         })
     }
