@@ -71,6 +71,11 @@ test('bench harness (BENCH_QUICK=1) yields numbers for krafka, the native ceilin
   assert.deepEqual(produced.sort(), ['send', 'sendRaw'])
   const md = fs.readFileSync(out, 'utf8')
   assert.match(md, /## 1\. Pipelined produce/)
+  // Every produce run, the native ceiling's too, sent its warm-up records untimed first (and says so).
+  for (const r of rows.filter((r) => r.scenario === 'produce' && (r.contender === 'native' || r.contender === 'krafka'))) {
+    assert.equal(r.median.warmup, 5000, `${r.contender} produce [${r.variant}]: warm-up`)
+  }
+  assert.match(md, /after 5,000 records sent the same way by the same producer untimed/)
   assert.match(md, /## Targets/)
   assert.match(md, /pipelined produce with no object per record \(sendRaw\(\)\) ≥ 0\.90 × native \| \d/)
   assert.match(md, /BENCH_QUICK=1/)

@@ -4,7 +4,7 @@
 // consumer.run({ eachBatch }). acks=-1 (all); its other settings are its defaults.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 const { Kafka, logLevel } = require('kafkajs')
-const { Meter, pipeline, awaited, E2E, valueOf, withTimeout, pkgVersion } = require('../lib/common')
+const { Meter, timedPipeline, awaited, E2E, valueOf, withTimeout, pkgVersion } = require('../lib/common')
 
 const kafka = (p) => new Kafka({ clientId: 'krafka-bench', brokers: [p.bootstrap], logLevel: logLevel.NOTHING })
 
@@ -18,17 +18,14 @@ async function warmProducer(p, value = valueOf(p.size)) {
 async function produce(p) {
   const producer = await warmProducer(p)
   const value = valueOf(p.size)
-  const meter = new Meter({ eld: true })
-  meter.start()
-  await pipeline({ total: p.count, maxInFlight: p.maxInFlight }, (first, n) => {
+  const meter = await timedPipeline(p, (first, n) => {
     const messages = new Array(n)
     for (let j = 0; j < n; j++) messages[j] = { value }
     return producer.send({ topic: p.topic, acks: -1, messages })
   })
-  await meter.stop()
   await withTimeout(30000, 'disconnect', () => producer.disconnect())
   const r = meter.result()
-  return { count: p.count, msgsPerSec: p.count / r.seconds, mbPerSec: (p.count * p.size) / r.seconds / 1e6, ...r }
+  return { count: p.count, warmup: p.warmup || 0, msgsPerSec: p.count / r.seconds, mbPerSec: (p.count * p.size) / r.seconds / 1e6, ...r }
 }
 
 async function awaitedSends(p) {

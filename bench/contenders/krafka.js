@@ -3,7 +3,7 @@
 const path = require('node:path')
 const v8 = require('node:v8')
 const { Producer, Consumer, librdkafkaVersion } = require(path.join(__dirname, '..', '..'))
-const { Meter, pipeline, awaited, E2E, valueOf, rssMb, withTimeout, sleep } = require('../lib/common')
+const { Meter, timedPipeline, awaited, E2E, valueOf, rssMb, withTimeout, sleep } = require('../lib/common')
 
 /**
  * RSS at a checkpoint, with the V8 young generation's capacity beside it: V8
@@ -79,14 +79,10 @@ const senders = {
 async function produce(p) {
   const variant = p.variant || 'send'
   const producer = await warmProducer(p, { 'linger.ms': p.linger })
-  const value = valueOf(p.size)
-  const meter = new Meter({ eld: true })
-  meter.start()
-  await pipeline({ total: p.count, maxInFlight: p.maxInFlight }, senders[variant](producer, p.topic, value))
-  await meter.stop()
+  const meter = await timedPipeline(p, senders[variant](producer, p.topic, valueOf(p.size)))
   await withTimeout(30000, 'close', () => producer.close())
   const r = meter.result()
-  return { count: p.count, msgsPerSec: p.count / r.seconds, mbPerSec: (p.count * p.size) / r.seconds / 1e6, ...r }
+  return { count: p.count, warmup: p.warmup || 0, msgsPerSec: p.count / r.seconds, mbPerSec: (p.count * p.size) / r.seconds / 1e6, ...r }
 }
 
 async function awaitedSends(p) {

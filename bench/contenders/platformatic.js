@@ -6,7 +6,7 @@
 // events. acks=-1 (all); its other settings are its defaults. No serializers:
 // keys and values stay Buffers.
 const { Producer, Consumer } = require('@platformatic/kafka')
-const { Meter, pipeline, awaited, E2E, valueOf, withTimeout, pkgVersion } = require('../lib/common')
+const { Meter, timedPipeline, awaited, E2E, valueOf, withTimeout, pkgVersion } = require('../lib/common')
 
 const ALL = -1
 
@@ -19,17 +19,14 @@ async function warmProducer(p, value = valueOf(p.size)) {
 async function produce(p) {
   const producer = await warmProducer(p)
   const value = valueOf(p.size)
-  const meter = new Meter({ eld: true })
-  meter.start()
-  await pipeline({ total: p.count, maxInFlight: p.maxInFlight }, (first, n) => {
+  const meter = await timedPipeline(p, (first, n) => {
     const messages = new Array(n)
     for (let j = 0; j < n; j++) messages[j] = { topic: p.topic, value }
     return producer.send({ messages, acks: ALL })
   })
-  await meter.stop()
   await withTimeout(30000, 'close', () => producer.close())
   const r = meter.result()
-  return { count: p.count, msgsPerSec: p.count / r.seconds, mbPerSec: (p.count * p.size) / r.seconds / 1e6, ...r }
+  return { count: p.count, warmup: p.warmup || 0, msgsPerSec: p.count / r.seconds, mbPerSec: (p.count * p.size) / r.seconds / 1e6, ...r }
 }
 
 async function awaitedSends(p) {

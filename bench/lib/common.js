@@ -132,6 +132,22 @@ async function pipeline({ total, chunk = 1000, maxInFlight = 50000 }, sendChunk)
   if (failure) throw failure
 }
 
+/**
+ * Scenario 1's measurement, the same for every JS contender (and, with
+ * `--warmup`, the native ceiling): `p.warmup` records through `sendChunk`
+ * untimed, so V8 has compiled the paths the timed records take (as in a
+ * producer that has been running a while), then `p.count` records timed.
+ * Returns the stopped Meter.
+ */
+async function timedPipeline(p, sendChunk) {
+  if (p.warmup > 0) await pipeline({ total: p.warmup, maxInFlight: p.maxInFlight }, sendChunk)
+  const meter = new Meter({ eld: true })
+  meter.start()
+  await pipeline({ total: p.count, maxInFlight: p.maxInFlight }, sendChunk)
+  await meter.stop()
+  return meter
+}
+
 /** Sequential awaited sends; latency of each after `warmup`, stopping at `maxSeconds`. */
 async function awaited({ count, warmup = 100, maxSeconds = 60 }, sendOne) {
   const lat = []
@@ -245,4 +261,4 @@ function pkgVersion(name) {
   return JSON.parse(require('node:fs').readFileSync(f, 'utf8')).version
 }
 
-module.exports = { pkgVersion, percentile, median, valueOf, Meter, pipeline, awaited, E2E, rssMb, withTimeout, sleep, nextTurn }
+module.exports = { pkgVersion, percentile, median, valueOf, Meter, pipeline, timedPipeline, awaited, E2E, rssMb, withTimeout, sleep, nextTurn }

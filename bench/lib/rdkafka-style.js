@@ -15,7 +15,7 @@
 //   e2e       flowing mode ('data' events): consume(1000) waits to fill its
 //             batch (up to ~100 ms at 10,000 msg/s), which is not what a
 //             latency-minded user would pick.
-const { Meter, pipeline, E2E, valueOf, withTimeout, sleep } = require('./common')
+const { Meter, timedPipeline, E2E, valueOf, withTimeout, sleep } = require('./common')
 
 /**
  * @param {object} Kafka        the module (node-rdkafka or the confluent package)
@@ -78,9 +78,7 @@ function rdkafkaStyle(Kafka, { poll }) {
   async function produce(p) {
     const pr = await producer(p, p.linger)
     const value = valueOf(p.size)
-    const meter = new Meter({ eld: true })
-    meter.start()
-    await pipeline({ total: p.count, maxInFlight: p.maxInFlight }, (first, n) =>
+    const meter = await timedPipeline(p, (first, n) =>
       new Promise((resolve, reject) => {
         let left = n
         let fail = null
@@ -103,10 +101,9 @@ function rdkafkaStyle(Kafka, { poll }) {
         })().catch(reject)
       })
     )
-    await meter.stop()
     await disconnect(pr)
     const r = meter.result()
-    return { count: p.count, msgsPerSec: p.count / r.seconds, mbPerSec: (p.count * p.size) / r.seconds / 1e6, ...r }
+    return { count: p.count, warmup: p.warmup || 0, msgsPerSec: p.count / r.seconds, mbPerSec: (p.count * p.size) / r.seconds / 1e6, ...r }
   }
 
   async function consumer(p) {

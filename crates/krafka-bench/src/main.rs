@@ -9,7 +9,7 @@
 //! one JSON object on stdout; numbers use the same names as bench/'s JS side.
 //!
 //! ```text
-//! krafka-bench produce  --bootstrap B --topic T --count N [--size 100] [--key-size 0] [--max-in-flight 50000] [--per-record]
+//! krafka-bench produce  --bootstrap B --topic T --count N [--warmup 0] [--size 100] [--key-size 0] [--max-in-flight 50000] [--per-record]
 //! krafka-bench await    --bootstrap B --topic T --count N [--warmup 100] [--size 100] [--max-seconds 60]
 //! krafka-bench consume  --bootstrap B --topic T --group G --count N [--copy] [--rss-at n,m]
 //! krafka-bench e2e      --bootstrap B --topic T --group G [--rate 10000] [--seconds 10] [--warmup-seconds 2] [--size 100]
@@ -465,6 +465,63 @@ fn value_of(size: usize) -> Vec<u8> {
     (0..size).map(|i| b'a' + (i % 26) as u8).collect()
 }
 
+/// The pipelined-produce loop of `produce`: at most `max_in_flight`
+/// unacknowledged, in runs of 1,000 (or record by record with `--per-record`).
+struct Pipelined {
+    max_in_flight: u64,
+    key_size: usize,
+    per_record: bool,
+}
+
+impl Pipelined {
+    /// Enqueues `count` records; returns once the last is enqueued (not acknowledged).
+    fn produce(
+        &self,
+        p: &ThreadedProducer<Ctx>,
+        handle: &Topic,
+        acks: &Acks,
+        value: &[u8],
+        count: u64,
+    ) -> Res<()> {
+        let (max_in_flight, key_size) = (self.max_in_flight, self.key_size);
+        let run = if self.per_record { 1 } else { 1000 };
+        let mut keys = vec![b'0'; key_size * run as usize];
+        let mut i = 0;
+        while i < count {
+            if i - acks.done() >= max_in_flight {
+                // As bench/lib/common.js's pipeline(): at the limit, wait until half
+                // the window is acknowledged, then send on.
+                acks.wait_until(i - max_in_flight / 2, Duration::from_secs(300));
+            }
+            let n = run.min(count - i);
+            for j in 0..n {
+                if key_size > 0 {
+                    let digits = format!(
+                        "{:0width$}",
+                        (i + j) % 10u64.pow(key_size.min(19) as u32),
+                        width = key_size
+                    );
+                    let at = j as usize * key_size;
+                    keys[at..at + key_size]
+                        .copy_from_slice(&digits.as_bytes()[digits.len() - key_size..]);
+                }
+            }
+            let ks: Vec<&[u8]> = if key_size > 0 {
+                keys.chunks(key_size).take(n as usize).collect()
+            } else {
+                Vec::new()
+            };
+            if self.per_record {
+                send(p, handle, ks.first().copied(), value)?;
+            } else {
+                send_run(handle, &ks, value, n as usize)?;
+            }
+            i += n;
+        }
+        Ok(())
+    }
+}
+
 /// Pipelined produce: `--count` records, at most `--max-in-flight` unacknowledged.
 fn cmd_produce(args: &Args) -> Res<Value> {
     let topic = args.str("topic")?;
@@ -487,45 +544,32 @@ fn cmd_produce(args: &Args) -> Res<Value> {
     acks.reset();
     // `--per-record`: one rd_kafka_producev per record, as krafka-core enqueued
     // records before it used rd_kafka_produce_batch.
-    let per_record = args.flag("per-record");
-    let run = if per_record { 1 } else { 1000 };
-    let mut keys = vec![b'0'; key_size * run as usize];
+    let run = Pipelined {
+        max_in_flight,
+        key_size,
+        per_record: args.flag("per-record"),
+    };
     lower_librdkafka_threads(args)?;
+    // `--warmup n`: n records the same way before timing, as every JS
+    // contender's produce run (bench/lib/common.js's timedPipeline).
+    let warmup = args.num("warmup", Some(0))?;
+    if warmup > 0 {
+        run.produce(&p, &handle, &acks, &value, warmup)?;
+        if !acks.wait_until(warmup, Duration::from_secs(300)) {
+            return Err(format!(
+                "only {} of {warmup} warm-up records delivered",
+                acks.done()
+            ));
+        }
+        if acks.failed.load(Ordering::Acquire) > 0 {
+            return Err("a warm-up record failed".into());
+        }
+        acks.reset();
+    }
     let ticker = Ticker::start();
     let cpu0 = cpu_seconds();
     let t0 = Instant::now();
-    let mut i = 0;
-    while i < count {
-        if i - acks.done() >= max_in_flight {
-            // As bench/lib/common.js's pipeline(): at the limit, wait until half
-            // the window is acknowledged, then send on.
-            acks.wait_until(i - max_in_flight / 2, Duration::from_secs(300));
-        }
-        let n = run.min(count - i);
-        for j in 0..n {
-            if key_size > 0 {
-                let digits = format!(
-                    "{:0width$}",
-                    (i + j) % 10u64.pow(key_size.min(19) as u32),
-                    width = key_size
-                );
-                let at = j as usize * key_size;
-                keys[at..at + key_size]
-                    .copy_from_slice(&digits.as_bytes()[digits.len() - key_size..]);
-            }
-        }
-        let ks: Vec<&[u8]> = if key_size > 0 {
-            keys.chunks(key_size).take(n as usize).collect()
-        } else {
-            Vec::new()
-        };
-        if per_record {
-            send(&p, &handle, ks.first().copied(), &value)?;
-        } else {
-            send_run(&handle, &ks, &value, n as usize)?;
-        }
-        i += n;
-    }
+    run.produce(&p, &handle, &acks, &value, count)?;
     if !acks.wait_until(count, Duration::from_secs(300)) {
         return Err(format!("only {} of {count} delivered", acks.done()));
     }
@@ -547,6 +591,7 @@ fn cmd_produce(args: &Args) -> Res<Value> {
     Ok(with_ticks(
         json!({
             "count": count,
+            "warmup": warmup,
             "seconds": seconds,
             "msgsPerSec": count as f64 / seconds,
             "mbPerSec": (count as f64 * size as f64) / seconds / 1e6,
