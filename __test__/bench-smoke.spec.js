@@ -74,8 +74,12 @@ test('bench harness (BENCH_QUICK=1) yields numbers for krafka, the native ceilin
   // Every produce run, the native ceiling's too, sent its warm-up records untimed first (and says so).
   for (const r of rows.filter((r) => r.scenario === 'produce' && (r.contender === 'native' || r.contender === 'krafka'))) {
     assert.equal(r.median.warmup, 5000, `${r.contender} produce [${r.variant}]: warm-up`)
+    // ... and measured its producing thread's CPU (Linux schedstat) for the per-thread table.
+    const producing = r.contender === 'native' ? 'main' : 'event-loop'
+    for (const run of r.runs) assert.ok(run.threadCpuMs[producing] > 0, `${r.contender} produce [${r.variant}]: ${JSON.stringify(run.threadCpuMs)}`)
   }
   assert.match(md, /after 5,000 records sent the same way by the same producer untimed/)
+  assert.match(md, /\| krafka \| sendRaw\(\)[^\n]*\| \d[\d,]* \| \d[\d,]* \| \d[\d,]* \| \d[\d,]* \| \d[\d,]* \|\n/)
   assert.match(md, /## Targets/)
   assert.match(md, /pipelined produce with no object per record \(sendRaw\(\)\) ≥ 0\.90 × native \| \d/)
   assert.match(md, /BENCH_QUICK=1/)

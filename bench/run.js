@@ -495,6 +495,27 @@ function medians(runs) {
   return out
 }
 
+/** Thread groups of the per-thread CPU table, by thread name. */
+const THREAD_GROUPS = [
+  { key: 'producing', label: 'producing thread', test: (n) => n === 'event-loop' || n === 'main' },
+  { key: 'librdkafka', label: 'librdkafka (`rdk:*`)', test: (n) => n.startsWith('rdk:') },
+  { key: 'delivery', label: 'delivery thread', test: (n) => n === 'krafka-delivery' || n === 'producer pollin' },
+  { key: 'v8', label: 'V8 helpers (`node`)', test: (n) => n === 'node' },
+  { key: 'other', label: 'other', test: () => true },
+]
+
+/** Median per THREAD_GROUPS group of a row's runs' `threadCpuMs`, per million records; null without them. */
+function threadSplit(e) {
+  const runs = e.runs.filter((r) => r.threadCpuMs && r.count > 0)
+  if (runs.length === 0) return null
+  const per = runs.map((r) => {
+    const g = Object.fromEntries(THREAD_GROUPS.map((x) => [x.key, 0]))
+    for (const [n, ms] of Object.entries(r.threadCpuMs)) g[THREAD_GROUPS.find((x) => x.test(n)).key] += (ms * 1e6) / r.count
+    return g
+  })
+  return Object.fromEntries(THREAD_GROUPS.map((x) => [x.key, median(per.map((g) => g[x.key]))]))
+}
+
 // ---------- markdown ----------
 
 const fmt = (x, d = 1) => (x == null || !Number.isFinite(x) ? '–' : x.toFixed(d))
@@ -557,6 +578,15 @@ function markdown(rep) {
     L.push(`| ${name(e)} | ${e.api} | ${fmtInt(x.msgsPerSec)} | ${range(e)} | ${fmt(x.mbPerSec)} | ${fmt(x.cpuSeconds, 2)} | ${eldCell(e, x)} | ${waitCell(x)} | ${e.median === nativeProduce ? '1.00×' : ratio(x.msgsPerSec, nativeProduce && nativeProduce.msgsPerSec)} | ${isK ? ratio(x.msgsPerSec, bestP && bestP.value) : ''} |`)
   }
   L.push('')
+  const split = R.filter((r) => r.scenario === 'produce' && (r.contender === 'native' || r.contender === 'krafka')).map((e) => [e, threadSplit(e)]).filter(([, t]) => t)
+  if (split.length > 0) {
+    L.push('Where the CPU went, per thread, in ms per million records (median of the runs, timed window; Linux schedstat). The producing thread is the event loop for krafka and the thread that calls librdkafka for the native ceiling; the delivery thread is krafka\'s `krafka-delivery` and the ceiling\'s rdkafka `ThreadedProducer` poll thread.')
+    L.push('')
+    L.push(`| client | API | ${THREAD_GROUPS.map((g) => g.label).join(' | ')} |`)
+    L.push(`|---|---|${THREAD_GROUPS.map(() => '---:').join('|')}|`)
+    for (const [e, t] of split) L.push(`| ${name(e)} | ${e.api} | ${THREAD_GROUPS.map((g) => fmtInt(t[g.key])).join(' | ')} |`)
+    L.push('')
+  }
 
   // 2: awaited
   const nativeAwait = med('native', 'await')

@@ -40,6 +40,31 @@ function loopSchedMs() {
 }
 
 /**
+ * CPU time of each of this process's threads so far, in ms, summed by thread
+ * name (the event-loop thread as "event-loop"; Linux schedstat, null
+ * elsewhere): where a run's CPU went, e.g. librdkafka's broker threads
+ * ("rdk:broker1"), krafka's delivery thread, V8's helpers ("node").
+ */
+function threadCpuMs() {
+  const fs = require('node:fs')
+  try {
+    const out = {}
+    for (const t of fs.readdirSync('/proc/self/task')) {
+      try {
+        const name = t === String(process.pid) ? 'event-loop' : fs.readFileSync(`/proc/self/task/${t}/comm`, 'latin1').trim()
+        const ns = Number(fs.readFileSync(`/proc/self/task/${t}/schedstat`, 'latin1').split(' ')[0])
+        out[name] = (out[name] || 0) + ns / 1e6
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+    return out
+  } catch {
+    return null
+  }
+}
+
+/**
  * Wall time, CPU time (process.cpuUsage: user + system of every thread of the
  * process, librdkafka's included) and, when asked, event-loop delay
  * (monitorEventLoopDelay, 1 ms resolution) and the event-loop thread's CPU
@@ -57,6 +82,7 @@ class Meter {
       this.h.enable()
     }
     this.sched0 = this.eld ? loopSchedMs() : null
+    this.threads0 = this.eld ? threadCpuMs() : null
     this.cpu0 = process.cpuUsage()
     this.t0 = process.hrtime.bigint()
   }
@@ -69,6 +95,7 @@ class Meter {
     this.t1 = process.hrtime.bigint()
     this.cpu1 = process.cpuUsage(this.cpu0)
     this.sched1 = this.sched0 ? loopSchedMs() : null
+    this.threads1 = this.threads0 ? threadCpuMs() : null
     if (this.h) {
       await sleep(5)
       this.h.disable()
@@ -88,6 +115,11 @@ class Meter {
       out.loopRunMs = this.sched1[0] - this.sched0[0]
       out.loopWaitMs = this.sched1[1] - this.sched0[1]
       out.loopWaitShare = out.loopWaitMs / (out.seconds * 1000)
+    }
+    if (this.threads0 && this.threads1) {
+      // Per thread name over the timed window (a thread that ended inside it is left out).
+      out.threadCpuMs = {}
+      for (const [k, v] of Object.entries(this.threads1)) out.threadCpuMs[k] = Math.round(v - (this.threads0[k] || 0))
     }
     return out
   }

@@ -169,6 +169,55 @@ fn cpu_seconds() -> f64 {
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
+/// CPU time of each thread so far, in ms, summed by thread name (the main
+/// thread as "main"; Linux schedstat, empty elsewhere), as bench/lib/common.js's
+/// `threadCpuMs`: where a run's CPU went.
+fn thread_cpu_ms() -> HashMap<String, f64> {
+    let mut out = HashMap::new();
+    let me = std::process::id().to_string();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for t in tasks.flatten() {
+        let tid = t.file_name().to_string_lossy().into_owned();
+        let dir = t.path();
+        let name = if tid == me {
+            "main".to_string()
+        } else {
+            match std::fs::read_to_string(dir.join("comm")) {
+                Ok(c) => c.trim().to_string(),
+                Err(_) => continue, // the thread ended meanwhile
+            }
+        };
+        let ns = std::fs::read_to_string(dir.join("schedstat"))
+            .ok()
+            .and_then(|s| {
+                s.split_whitespace()
+                    .next()
+                    .and_then(|n| n.parse::<f64>().ok())
+            });
+        if let Some(ns) = ns {
+            *out.entry(name).or_insert(0.0) += ns / 1e6;
+        }
+    }
+    out
+}
+
+/// `thread_cpu_ms()` now minus `before`, rounded, as JSON.
+fn thread_cpu_since(before: &HashMap<String, f64>) -> Value {
+    let now = thread_cpu_ms();
+    let map: serde_json::Map<String, Value> = now
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                json!((v - before.get(k).unwrap_or(&0.0)).round()),
+            )
+        })
+        .collect();
+    Value::Object(map)
+}
+
 /// Resident set size now, in MB (from /proc/self/statm).
 fn rss_mb() -> f64 {
     let pages = std::fs::read_to_string("/proc/self/statm")
@@ -567,6 +616,7 @@ fn cmd_produce(args: &Args) -> Res<Value> {
         acks.reset();
     }
     let ticker = Ticker::start();
+    let threads0 = thread_cpu_ms();
     let cpu0 = cpu_seconds();
     let t0 = Instant::now();
     run.produce(&p, &handle, &acks, &value, count)?;
@@ -575,6 +625,7 @@ fn cmd_produce(args: &Args) -> Res<Value> {
     }
     let seconds = t0.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
+    let threads = thread_cpu_since(&threads0);
     let ticks = ticker.finish();
     let failed = acks.failed.load(Ordering::Acquire);
     if failed > 0 {
@@ -592,6 +643,7 @@ fn cmd_produce(args: &Args) -> Res<Value> {
         json!({
             "count": count,
             "warmup": warmup,
+            "threadCpuMs": threads,
             "seconds": seconds,
             "msgsPerSec": count as f64 / seconds,
             "mbPerSec": (count as f64 * size as f64) / seconds / 1e6,
