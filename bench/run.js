@@ -495,6 +495,12 @@ function medians(runs) {
   return out
 }
 
+/** A row's msgs/s over the native row's of the same round, round by round. */
+function roundRatios(kRow, nRow) {
+  const nByRound = new Map(nRow.runs.map((r, i) => [r.round || i + 1, r.msgsPerSec]))
+  return kRow.runs.map((r, i) => r.msgsPerSec / nByRound.get(r.round || i + 1)).filter((x) => Number.isFinite(x))
+}
+
 /** Thread groups of the per-thread CPU table, by thread name. */
 const THREAD_GROUPS = [
   { key: 'producing', label: 'producing thread', test: (n) => n === 'event-loop' || n === 'main' },
@@ -568,14 +574,18 @@ function markdown(rep) {
   const bestP = bestAnchor('produce', 'msgsPerSec', (a, b) => a > b)
   L.push(`## 1. Pipelined produce: ${fmtInt(p.produceCount)} × ${p.size} B, acks=all, linger.ms=${p.linger}`)
   L.push('')
-  L.push(`At most ${fmtInt(p.maxInFlight)} records unacknowledged, handed over in chunks of 1,000 per event-loop turn; timed from the first send to the last acknowledgement${p.produceWarmup ? `, after ${fmtInt(p.produceWarmup)} records sent the same way by the same producer untimed (every contender, the native ceiling too), so that V8 has compiled what the timed records run through, as in a producer that has been running a while` : ''}. ELD = event-loop delay (scenario 5).`)
+  L.push(`At most ${fmtInt(p.maxInFlight)} records unacknowledged, handed over in chunks of 1,000 per event-loop turn; timed from the first send to the last acknowledgement${p.produceWarmup ? `, after ${fmtInt(p.produceWarmup)} records sent the same way by the same producer untimed (every contender, the native ceiling too), so that V8 has compiled what the timed records run through, as in a producer that has been running a while` : ''}. ELD = event-loop delay (scenario 5). ÷ native is the ratio of the medians; for krafka the median of its round-by-round ratios (each run against the native ceiling's run of the same round, seconds apart) follows in brackets, and the targets below use that one.`)
   L.push('')
   L.push('| client | API | msgs/s | runs (lowest–highest) | MB/s | CPU s | ELD p99 ms | loop waits for a CPU | ÷ native | ÷ best Node anchor |')
   L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const e of R.filter((r) => r.scenario === 'produce')) {
     const x = e.median || {}
     const isK = e.contender === 'krafka'
-    L.push(`| ${name(e)} | ${e.api} | ${fmtInt(x.msgsPerSec)} | ${range(e)} | ${fmt(x.mbPerSec)} | ${fmt(x.cpuSeconds, 2)} | ${eldCell(e, x)} | ${waitCell(x)} | ${e.median === nativeProduce ? '1.00×' : ratio(x.msgsPerSec, nativeProduce && nativeProduce.msgsPerSec)} | ${isK ? ratio(x.msgsPerSec, bestP && bestP.value) : ''} |`)
+    const nRow = isK && nativeProduce ? R.find((r) => r.contender === 'native' && r.scenario === 'produce' && r.median === nativeProduce) : null
+    const rounds = nRow ? roundRatios(e, nRow) : []
+    const vsN = e.median === nativeProduce ? '1.00×' : ratio(x.msgsPerSec, nativeProduce && nativeProduce.msgsPerSec)
+    const byRound = rounds.length ? ` (${median(rounds).toFixed(2)}× by round)` : ''
+    L.push(`| ${name(e)} | ${e.api} | ${fmtInt(x.msgsPerSec)} | ${range(e)} | ${fmt(x.mbPerSec)} | ${fmt(x.cpuSeconds, 2)} | ${eldCell(e, x)} | ${waitCell(x)} | ${vsN}${byRound} | ${isK ? ratio(x.msgsPerSec, bestP && bestP.value) : ''} |`)
   }
   L.push('')
   const split = R.filter((r) => r.scenario === 'produce' && (r.contender === 'native' || r.contender === 'krafka')).map((e) => [e, threadSplit(e)]).filter(([, t]) => t)
@@ -679,8 +689,7 @@ function markdown(rep) {
   const vsNative = (kRow, min, scenario) => {
     const nRow = find('native', scenario)
     if (!kRow || !nRow) return ['–', yes(null)]
-    const nByRound = new Map(nRow.runs.map((r, i) => [r.round || i + 1, r.msgsPerSec]))
-    const rs = kRow.runs.map((r, i) => r.msgsPerSec / nByRound.get(r.round || i + 1)).filter((x) => Number.isFinite(x))
+    const rs = roundRatios(kRow, nRow)
     if (!rs.length) return ['–', yes(null)]
     const verdict = Math.min(...rs) >= min ? yes(true) : Math.max(...rs) < min ? yes(false) : '**uncertain**'
     return [`${median(rs).toFixed(2)}× (median of ${rs.length} rounds; round by round ${rs.map((x) => x.toFixed(2)).join(', ')})`, verdict]
