@@ -449,6 +449,68 @@ test('delivery reports settle sendBatch() members in any order and grouping; a f
   await assert.rejects(c, (e) => e instanceof KafkaError && e.code === 'ERR_MSG_SIZE_TOO_LARGE')
 })
 
+test('sendBatch() and sendRaw() records are tracked as id ranges: around send()s in flight, reported in any order, after a failure, all settle and the producer lets Node exit (stand-in addon, no broker)', { timeout: 30000 }, async (t) => {
+  // The producer keeps Node alive with an interval while records are in
+  // flight; the ones made here are also cleared at the end, so that a broken
+  // count fails this test instead of keeping the test process alive.
+  const made = []
+  const realSetInterval = global.setInterval
+  global.setInterval = (...args) => {
+    const h = realSetInterval(...args)
+    made.push(h)
+    return h
+  }
+  t.after(() => {
+    global.setInterval = realSetInterval
+    for (const h of made) clearInterval(h)
+  })
+  const { p, deliver } = standIn({
+    producePacked(data, topics, fields, nums, headerKeys, headerFields, from) {
+      return { done: nums.length / 2, failures: [] }
+    },
+    produceRaw(data, topic, vs, vl, ks, kl, parts, firstId, from, to) {
+      return { done: to, failures: [] }
+    },
+  })
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+  const before = timers()
+  const recs = (n, topic) => Array.from({ length: n }, (_, i) => ({ topic, value: `v${i}` }))
+  const first = p.send({ topic: 's', value: 'first' }) // id 1, in flight throughout
+  const big = p.sendBatch(recs(5000, 'big')) // ids 2-5001: more than the ring's 1,024 slots
+  const mid = p.send({ topic: 's', value: 'mid' }) // id 5002
+  const raw = p.sendRaw({ topic: 'r', data: Buffer.from('abc'), valueStarts: new Int32Array(3000), valueLengths: new Int32Array(3000).fill(3) }) // ids 5003-8002
+  const doomed = p.sendBatch(recs(4, 'd')) // ids 8003-8006
+  const last = p.send({ topic: 's', value: 'last' }) // id 8007
+  await new Promise(setImmediate)
+  assert.ok(timers() > before, 'records in flight keep Node alive')
+  const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i)
+  // Interleaved as librdkafka's partitions would; the doomed batch fails at its second record.
+  deliver(reportBatch([8007, ...range(5003, 6000), 8003, ...range(2, 2500)]))
+  deliver(reportBatch([8004, 5002, ...range(6001, 8002), 8005, 8006], [{ index: 0, error: 'ERR_MSG_SIZE_TOO_LARGE|0|0|0|Broker: Message size too large' }]))
+  deliver(reportBatch([...range(2501, 5001), 1]))
+  const report = (id, topic) => ({ topic, partition: id % 3, offset: 100 + id, timestamp: 1700000000000 + id })
+  assert.deepEqual(await first, report(1, 's'))
+  assert.deepEqual(await mid, report(5002, 's'))
+  assert.deepEqual(await last, report(8007, 's'))
+  assert.deepEqual(await big, range(2, 5001).map((id) => report(id, 'big')))
+  const r = await raw
+  assert.equal(r.length, 3000)
+  for (const i of [0, 997, 998, 2999]) {
+    assert.deepEqual([r.partition(i), r.offset(i), r.timestamp(i)], [(5003 + i) % 3, 5103 + i, 1700000005003 + i], `raw report ${i}`)
+  }
+  await assert.rejects(doomed, (e) => e instanceof KafkaError && e.code === 'ERR_MSG_SIZE_TOO_LARGE')
+  // Every record is settled, the failed batch's later ones too: nothing keeps Node alive.
+  assert.equal(timers(), before)
+  // Ids go on from where they were: a new batch and send() settle as before.
+  const again = p.sendBatch(recs(2, 'again')) // ids 8008-8009
+  const one = p.send({ topic: 's', value: 'one' }) // id 8010
+  await new Promise(setImmediate)
+  deliver(reportBatch([8010, 8009, 8008]))
+  assert.deepEqual(await again, [report(8008, 'again'), report(8009, 'again')])
+  assert.deepEqual(await one, report(8010, 's'))
+  assert.equal(timers(), before)
+})
+
 /**
  * A producer over a stand-in addon (no librdkafka, no broker): `methods`
  * (`producePacked`, `produceRaw`) are the test's; `deliver` hands the producer

@@ -23,8 +23,8 @@ class Producer extends EventEmitter {
   // Records in flight, by id, in a ring: id's slot is `id & #mask`. For send(),
   // the slot is the promise's resolve function (a failure resolves it with a
   // rejected promise), with its topic in the parallel array; for produce(), its
-  // onDelivery (or noop), marked ON_DELIVERY in #marks; for sendBatch(), one
-  // entry shared by the batch.
+  // onDelivery (or noop), marked ON_DELIVERY in #marks. A sendBatch() or
+  // sendRaw() takes a range of ids instead (#entries), with nothing per record.
   // Fixed arrays, not a Map, no object per send() and no array that grows and
   // shifts: objects or fresh arrays alive while records are in flight make
   // every young-generation GC copy them (the event-loop delay of scenario 5).
@@ -37,7 +37,11 @@ class Producer extends EventEmitter {
   #takenMark = undefined // see #take
   #takenTopic = undefined
   #base = 1 // ids below it are settled or in #far
-  #live = 0
+  #live = 0 // records in flight: in the ring, in #far and in #entries
+  // Open sendBatch()/sendRaw() entries, by first id: { first, n, pending, left, at, ... }.
+  #entries = []
+  #inEntries = 0 // their records not yet settled
+  #lastEntry = null // the entry #entryOf found last (reports come in runs)
   #packer = new Packer() // send()s not yet handed to the addon (flushed in a microtask or when full)
   #rawChunk = new RawChunk() // sendRaw()'s columns, a chunk at a time
   #flushQueued = false
@@ -114,8 +118,9 @@ class Producer extends EventEmitter {
     if (recs.length === 0) return Promise.resolve([])
     // One promise and one entry for the whole batch; it fails with the first failure.
     return new Promise((resolve, reject) => {
-      const entry = { topics, first: 0, at: new Float64Array(recs.length * 3), left: recs.length, resolve, reject }
-      entry.first = this.#trackMany(entry, recs.length)
+      const n = recs.length
+      const entry = { topics, first: 0, n, pending: n, at: new Float64Array(n * 3), left: n, resolve, reject }
+      entry.first = this.#trackRange(entry)
       for (let i = 0; i < recs.length; i++) this.#add(recs[i], entry.first + i)
       this.#flush()
     })
@@ -139,8 +144,8 @@ class Producer extends EventEmitter {
     const n = raw.n
     if (n === 0) return Promise.resolve(new RawReports(raw.topic, new Float64Array(0)))
     return new Promise((resolve, reject) => {
-      const entry = { topics: raw.topic, first: 0, at: new Float64Array(n * 3), left: n, resolve, reject, raw: true }
-      entry.first = this.#trackMany(entry, n)
+      const entry = { topics: raw.topic, first: 0, n, pending: n, at: new Float64Array(n * 3), left: n, resolve, reject, raw: true }
+      entry.first = this.#trackRange(entry)
       this.#flush() // earlier send()s go first
       const chunk = this.#rawChunk
       for (let from = 0; from < n; from += CHUNK_RECORDS) {
@@ -259,27 +264,77 @@ class Producer extends EventEmitter {
     if (this.#closed) throw new KafkaError('the producer is closed', 'ERR__DESTROY')
   }
 
-  /** Registers an in-flight record (see #slots); returns its id. */
+  /** Registers an in-flight record in the ring (see #slots); returns its id. */
   #track(entry, mark = undefined, topic = undefined) {
-    const id = this.#trackMany(entry, 1)
+    while (this.#next - this.#base > this.#mask) this.#makeRoom(1)
+    const id = this.#next++
     const i = id & this.#mask
+    this.#slots[i] = entry
     this.#marks[i] = mark
     this.#topics[i] = topic
+    this.#live++
+    this.#keepAliveOn()
     return id
   }
 
-  /** Registers `n` records sharing one entry (a sendBatch()); returns the first id. Marks and topics stay unset. */
-  #trackMany(entry, n) {
-    while (this.#next + n - 1 - this.#base > this.#mask) this.#makeRoom(n)
+  /**
+   * Registers a sendBatch()/sendRaw() entry's `entry.n` records as one range
+   * of ids; returns the first. Nothing is written per record (settling finds
+   * the entry by id, #entryOf).
+   */
+  #trackRange(entry) {
+    const n = entry.n
+    if (this.#live - this.#inEntries - this.#far.size === 0) {
+      // No record in the ring: no slot there that these ids could alias.
+      this.#base = this.#next + n
+    } else {
+      // Ring records stay within one ring's span of ids (so no two share a slot).
+      while (this.#next + n - 1 - this.#base > this.#mask) this.#makeRoom(n)
+    }
     const first = this.#next
-    const slots = this.#slots
-    const m = this.#mask
-    for (let id = first; id < first + n; id++) slots[id & m] = entry
     this.#next = first + n
+    this.#entries.push(entry)
     this.#live += n
-    // Keep Node alive while records are in flight; the delivery callback itself is weak.
-    if (this.#keepAlive === null) this.#keepAlive = setInterval(noop, 1 << 30)
+    this.#inEntries += n
+    this.#keepAliveOn()
     return first
+  }
+
+  /** Keeps Node alive while records are in flight; the delivery callback itself is weak. */
+  #keepAliveOn() {
+    if (this.#keepAlive === null) this.#keepAlive = setInterval(noop, 1 << 30)
+  }
+
+  /** The open entry whose range holds `id`, or undefined. */
+  #entryOf(id) {
+    let e = this.#lastEntry
+    if (e !== null && id >= e.first && id < e.first + e.n) return e
+    const es = this.#entries
+    let lo = 0
+    let hi = es.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      e = es[mid]
+      if (id < e.first) hi = mid - 1
+      else if (id >= e.first + e.n) lo = mid + 1
+      else {
+        this.#lastEntry = e
+        return e
+      }
+    }
+    return undefined
+  }
+
+  /** `k` of entry e's records are settled; an entry with none left is closed. */
+  #settledIn(e, k) {
+    e.pending -= k
+    this.#live -= k
+    this.#inEntries -= k
+    if (e.pending > 0) return
+    const es = this.#entries
+    if (es[0] === e) es.shift()
+    else es.splice(es.indexOf(e), 1)
+    if (this.#lastEntry === e) this.#lastEntry = null
   }
 
   /**
@@ -330,7 +385,7 @@ class Producer extends EventEmitter {
     if (this.#next + room - 1 - this.#base <= this.#mask) return
     const [slots, marks, topics, m] = [this.#slots, this.#marks, this.#topics, this.#mask]
     const size = m + 1
-    if (size >= 65536 && (this.#live - this.#far.size) * 4 <= size && room <= size) {
+    if (size >= 65536 && (this.#live - this.#inEntries - this.#far.size) * 4 <= size && room <= size) {
       for (let id = this.#base; id < this.#next; id++) {
         const i = id & m
         if (slots[i] === undefined) continue
@@ -355,68 +410,72 @@ class Producer extends EventEmitter {
 
   /** Settles id's promise with a report, or with `err`. */
   #settle(id, err, partition, offset, ts) {
+    const b = this.#inEntries > 0 ? this.#entryOf(id) : undefined
+    if (b !== undefined) {
+      // A sendBatch()/sendRaw() member.
+      this.#settledIn(b, 1)
+      if (b.left === 0) return // the batch already failed
+      if (err) {
+        b.left = 0
+        b.reject(err)
+        return
+      }
+      // Numbers now, report objects once the whole batch is in: objects kept
+      // while the rest is in flight would be copied by every young-generation GC.
+      const i = id - b.first
+      b.at[i * 3] = partition
+      b.at[i * 3 + 1] = offset
+      b.at[i * 3 + 2] = ts
+      if (--b.left === 0) b.resolve(reportsOf(b))
+      return
+    }
     const e = this.#take(id)
     if (e === undefined) return
     const mark = this.#takenMark
     const topic = this.#takenTopic
-    if (typeof e === 'function') {
-      // A send() (e resolves its promise) or a produce() (e is its onDelivery).
-      if (mark === ON_DELIVERY) {
-        if (e !== noop) callback(e, err || null, err ? null : { topic, partition, offset, timestamp: ts >= 0 ? ts : null })
-      } else if (err) e(Promise.reject(err))
-      else e({ topic, partition, offset, timestamp: ts >= 0 ? ts : null })
-      return
-    }
-    // A sendBatch() member.
-    if (e.left === 0) return // the batch already failed
-    if (err) {
-      e.left = 0
-      e.reject(err)
-      return
-    }
-    // Numbers now, report objects once the whole batch is in: objects kept
-    // while the rest is in flight would be copied by every young-generation GC.
-    const i = id - e.first
-    e.at[i * 3] = partition
-    e.at[i * 3 + 1] = offset
-    e.at[i * 3 + 2] = ts
-    if (--e.left === 0) e.resolve(reportsOf(e))
+    // A send() (e resolves its promise) or a produce() (e is its onDelivery).
+    if (mark === ON_DELIVERY) {
+      if (e !== noop) callback(e, err || null, err ? null : { topic, partition, offset, timestamp: ts >= 0 ? ts : null })
+    } else if (err) e(Promise.reject(err))
+    else e({ topic, partition, offset, timestamp: ts >= 0 ? ts : null })
   }
 
   /**
    * Settles delivered records i.. of `batch` in one step while they are
-   * consecutive members of one sendBatch() (librdkafka acknowledges a
-   * partition's records in order, so runs are long): per record only its
-   * slot and its three numbers, no #take. Returns the index after the run,
-   * or i when record i does not start one.
+   * consecutive members of one sendBatch()/sendRaw() (librdkafka acknowledges
+   * a partition's records in order, so runs are long): per record only its
+   * three numbers. Returns the index after the run, or i when record i is
+   * not an entry's.
    */
   #settleRun(batch, i, stop) {
-    let id = batch.ids[i]
-    if (id < this.#base || id >= this.#next) return i
-    const slots = this.#slots
-    const m = this.#mask
-    const e = slots[id & m]
-    if (e === undefined || typeof e === 'function' || e.left === 0) return i
+    if (this.#inEntries === 0) return i
     const { ids, partitions, offsets, timestamps } = batch
-    const { at, first } = e
-    const end = Math.min(stop, i + (this.#next - id), i + e.left)
-    // Small integers for the indexes: ids are doubles (they outgrow int32).
+    let id = ids[i]
+    const e = this.#entryOf(id)
+    if (e === undefined) return i
+    const end = Math.min(stop, i + (e.first + e.n - id))
     let j = i
-    let s = id & m
-    let o = (id - first) * 3
-    while (j < end && ids[j] === id && slots[s] === e) {
-      slots[s] = undefined
-      at[o] = partitions[j]
-      at[o + 1] = offsets[j]
-      at[o + 2] = timestamps[j]
-      j++
-      id++
-      s = (s + 1) & m
-      o += 3
+    if (e.left > 0) {
+      const at = e.at
+      // Small integers for the indexes: ids are doubles (they outgrow int32).
+      let o = (id - e.first) * 3
+      while (j < end && ids[j] === id) {
+        at[o] = partitions[j]
+        at[o + 1] = offsets[j]
+        at[o + 2] = timestamps[j]
+        j++
+        id++
+        o += 3
+      }
+      e.left -= j - i
+      if (e.left === 0) e.resolve(reportsOf(e))
+    } else {
+      while (j < end && ids[j] === id) {
+        j++
+        id++
+      }
     }
-    this.#live -= j - i
-    e.left -= j - i
-    if (e.left === 0) e.resolve(reportsOf(e))
+    this.#settledIn(e, j - i)
     return j
   }
 
