@@ -118,8 +118,7 @@ class Producer extends EventEmitter {
     if (recs.length === 0) return Promise.resolve([])
     // One promise and one entry for the whole batch; it fails with the first failure.
     return new Promise((resolve, reject) => {
-      const n = recs.length
-      const entry = { topics, first: 0, n, pending: n, at: new Float64Array(n * 3), left: n, resolve, reject }
+      const entry = batchEntry(topics, recs.length, resolve, reject, false)
       entry.first = this.#trackRange(entry)
       for (let i = 0; i < recs.length; i++) this.#add(recs[i], entry.first + i)
       this.#flush()
@@ -144,7 +143,7 @@ class Producer extends EventEmitter {
     const n = raw.n
     if (n === 0) return Promise.resolve(new RawReports(raw.topic, new Float64Array(0)))
     return new Promise((resolve, reject) => {
-      const entry = { topics: raw.topic, first: 0, n, pending: n, at: new Float64Array(n * 3), left: n, resolve, reject, raw: true }
+      const entry = batchEntry(raw.topic, n, resolve, reject, true)
       entry.first = this.#trackRange(entry)
       this.#flush() // earlier send()s go first
       const chunk = this.#rawChunk
@@ -284,7 +283,7 @@ class Producer extends EventEmitter {
    */
   #trackRange(entry) {
     const n = entry.n
-    if (this.#live - this.#inEntries - this.#far.size === 0) {
+    if (this.#inRing() === 0) {
       // No record in the ring: no slot there that these ids could alias.
       this.#base = this.#next + n
     } else {
@@ -298,6 +297,11 @@ class Producer extends EventEmitter {
     this.#inEntries += n
     this.#keepAliveOn()
     return first
+  }
+
+  /** Records in flight in the ring (not in #far, not in an entry's range). */
+  #inRing() {
+    return this.#live - this.#inEntries - this.#far.size
   }
 
   /** Keeps Node alive while records are in flight; the delivery callback itself is weak. */
@@ -385,7 +389,7 @@ class Producer extends EventEmitter {
     if (this.#next + room - 1 - this.#base <= this.#mask) return
     const [slots, marks, topics, m] = [this.#slots, this.#marks, this.#topics, this.#mask]
     const size = m + 1
-    if (size >= 65536 && (this.#live - this.#inEntries - this.#far.size) * 4 <= size && room <= size) {
+    if (size >= 65536 && (this.#inRing()) * 4 <= size && room <= size) {
       for (let id = this.#base; id < this.#next; id++) {
         const i = id & m
         if (slots[i] === undefined) continue
@@ -643,6 +647,17 @@ class Producer extends EventEmitter {
     this.#drainWaiting()
     this.#release()
   }
+}
+
+/**
+ * The entry of a sendBatch() (topics: one name, or one per record) or of a
+ * sendRaw() (`raw`): its range of ids starts at `first` (set by #trackRange);
+ * `pending` counts records not yet settled, `left` those it still waits for
+ * before it resolves (0 once it failed); `at` holds their reports' numbers.
+ * One shape for both, so the code that settles them sees one.
+ */
+function batchEntry(topics, n, resolve, reject, raw) {
+  return { topics, first: 0, n, pending: n, at: new Float64Array(n * 3), left: n, resolve, reject, raw }
 }
 
 /** What a completed sendBatch() or sendRaw() entry resolves with. */
