@@ -87,6 +87,56 @@ test('users can still pick another partitioner', async () => {
   assert.ok(a.some((r, i) => r.partition !== b[i].partition), 'consistent (CRC32) must differ from murmur2')
 })
 
+// vendor/patches/0002: within one rd_kafka_produce_batch (a sendBatch() or
+// sendRaw() chunk, or send()s packed together), keyless records take the
+// sticky partition the partitioner chose for the first of them.
+test('keyless records of one call share one sticky partition, read back where reported; keyed ones still hash; sticky.partitioning.linger.ms=0 still spreads them', async () => {
+  const topic = await createTopic(6)
+  const p = new Producer(plaintext())
+  await p.send({ topic, value: 'metadata first' }) // the partitioner runs only once the topic's partitions are known
+  // Every 10th record keyed, the rest keyless, in one call.
+  const keyOf = (i) => (i % 10 === 0 ? `key-${i}` : null)
+  const mixed = await p.sendBatch(Array.from({ length: 1000 }, (_, i) => ({ topic, key: keyOf(i), value: `m${i}` })))
+  const keyedAlone = await p.sendBatch(Array.from({ length: 100 }, (_, j) => ({ topic, key: keyOf(j * 10), value: 'k' })))
+  const raw = await p.sendRaw({
+    topic,
+    data: Buffer.from('r'.repeat(1000)),
+    valueStarts: Int32Array.from({ length: 1000 }, (_, i) => i),
+    valueLengths: new Int32Array(1000).fill(1),
+  })
+  const rawParts = new Set(Array.from({ length: raw.length }, (_, i) => raw.partition(i)))
+  const keyless = mixed.filter((_, i) => keyOf(i) === null)
+  assert.equal(new Set(keyless.map((r) => r.partition)).size, 1, 'keyless records of one sendBatch() on one partition')
+  assert.equal(rawParts.size, 1, 'keyless records of one sendRaw() chunk on one partition')
+  assert.deepEqual(
+    mixed.filter((_, i) => keyOf(i) !== null).map((r) => r.partition),
+    keyedAlone.map((r) => r.partition),
+    'a keyed record goes where its key hashes, keyless ones around it or not'
+  )
+  assert.ok(new Set(keyedAlone.map((r) => r.partition)).size > 1, 'keys spread')
+
+  // Read the mixed batch back: each record at the partition and offset its report gave.
+  const c = consumerFor(topic)
+  const got = await consumeN(c, 1 + 1000 + 100 + 1000)
+  await c.close()
+  const at = new Map(got.map((m) => [`${m.partition}/${m.offset}`, m.value.toString()]))
+  assert.deepEqual(
+    mixed.filter((r, i) => at.get(`${r.partition}/${r.offset}`) !== `m${i}`),
+    [],
+    'every record of the mixed batch is where its report says'
+  )
+
+  // sticky.partitioning.linger.ms=0 asks for a random partition per record.
+  // (partitioner=random does not: librdkafka makes keyless records sticky
+  // under it too, patched or not.)
+  const q = new Producer(plaintext({ 'sticky.partitioning.linger.ms': 0 }))
+  await q.send({ topic, value: 'metadata first' })
+  const spread = await q.sendBatch(Array.from({ length: 1000 }, () => ({ topic, value: 's' })))
+  await q.close()
+  assert.ok(new Set(spread.map((r) => r.partition)).size > 1, 'sticky.partitioning.linger.ms=0: keyless records spread')
+  await p.close()
+})
+
 test('transactions: read_committed sees committed records, never aborted ones', async () => {
   const topic = await createTopic(1)
   const p = new Producer(plaintext({ 'transactional.id': unique('tx') }))
@@ -807,7 +857,8 @@ test('an unreachable broker: the producer emits librdkafka log lines and an erro
   const logs = []
   p.on('log', (l) => logs.push(l))
   const err = new Promise((resolve) => p.once('error', resolve))
-  const sent = p.send({ topic: 'anything', value: 'x' })
+  // Its rejection is awaited below, after the error event: attached now, so it is never unhandled meanwhile.
+  const sentFails = assert.rejects(p.send({ topic: 'anything', value: 'x' }), (x) => x instanceof KafkaError && x.code === 'ERR__MSG_TIMED_OUT')
   const e = await Promise.race([err, new Promise((resolve) => setTimeout(resolve, 15000, null))])
   assert.ok(e instanceof KafkaError, 'no error event within 15 s')
   assert.match(e.code, /TRANSPORT|ALL_BROKERS_DOWN|RESOLVE/)
@@ -815,6 +866,6 @@ test('an unreachable broker: the producer emits librdkafka log lines and an erro
   assert.equal(typeof logs[0].level, 'number')
   assert.equal(typeof logs[0].facility, 'string')
   assert.match(logs.map((l) => l.message).join('\n'), /127\.0\.0\.1:1/)
-  await assert.rejects(sent, (x) => x instanceof KafkaError && x.code === 'ERR__MSG_TIMED_OUT')
+  await sentFails
   await p.close(1000)
 })

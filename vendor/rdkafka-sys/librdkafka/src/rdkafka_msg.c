@@ -710,6 +710,30 @@ int rd_kafka_produce(rd_kafka_topic_t *rkt,
 
 
 /**
+ * @brief Whether rd_kafka_produce_batch() may give \p rkm the sticky
+ *        partition it found for an earlier message of the same call: a
+ *        message rd_kafka_msg_partitioner() would hand to the sticky
+ *        partitioner (the same test: keyless, and random_partitioner off,
+ *        i.e. sticky.partitioning.linger.ms above 0 and a partitioner that
+ *        does not hash keyless messages), while the topic lock is held
+ *        throughout (RD_KAFKA_MSG_F_BLOCK may release it, and metadata
+ *        may change meanwhile).
+ *
+ * @locks rd_kafka_topic_rdlock(rkt) MUST be held
+ */
+static RD_INLINE int rd_kafka_msg_sticky_eligible(const rd_kafka_topic_t *rkt,
+                                                  const rd_kafka_msg_t *rkm,
+                                                  int msgflags) {
+        return !(msgflags & RD_KAFKA_MSG_F_BLOCK) &&
+               !rkt->rkt_conf.random_partitioner &&
+               (!rkm->rkm_key ||
+                (rkm->rkm_key_len == 0 &&
+                 rkt->rkt_conf.partitioner ==
+                     rd_kafka_msg_partitioner_consistent_random));
+}
+
+
+/**
  * Produce a batch of messages.
  * Returns the number of messages succesfully queued for producing.
  * Each message's .err will be set accordingly.
@@ -729,6 +753,10 @@ int rd_kafka_produce_batch(rd_kafka_topic_t *app_rkt,
         rd_kafka_resp_err_t all_err;
         rd_kafka_topic_t *rkt   = rd_kafka_topic_proper(app_rkt);
         rd_kafka_toppar_t *rktp = NULL;
+        /* The sticky partition of this call's keyless messages, once the
+         * partitioner has chosen it for the first of them: see
+         * rd_kafka_msg_sticky_eligible(). */
+        rd_kafka_toppar_t *sticky_rktp = NULL;
 
         /* Propagated per-message below */
         all_err = rd_kafka_check_produce(rkt->rkt_rk, NULL);
@@ -777,10 +805,46 @@ int rd_kafka_produce_batch(rd_kafka_topic_t *app_rkt,
                  *  fixed partition:          simply concatenate the queue
                  *                            to partit */
                 if (multiple_partitions) {
-                        if (rkm->rkm_partition == RD_KAFKA_PARTITION_UA) {
+                        if (rkm->rkm_partition == RD_KAFKA_PARTITION_UA &&
+                            sticky_rktp &&
+                            rd_kafka_msg_sticky_eligible(rkt, rkm, msgflags)) {
+                                /* The partitioner would pick the same sticky
+                                 * partition (its linger, sticky.partitioning.
+                                 * linger.ms, is re-checked once per call),
+                                 * at the cost of two clock reads, a partition
+                                 * lookup and a second lock of the partition
+                                 * per message. */
+                                rkm->rkm_partition =
+                                    sticky_rktp->rktp_partition;
+                                rd_atomic64_add(
+                                    &sticky_rktp->rktp_c.producer_enq_msgs, 1);
+                                rd_kafka_toppar_enq_msg(sticky_rktp, rkm, now);
+                        } else if (rkm->rkm_partition ==
+                                   RD_KAFKA_PARTITION_UA) {
+                                int sticky = rd_kafka_msg_sticky_eligible(
+                                    rkt, rkm, msgflags);
                                 /* Partition the message */
                                 rkmessages[i].err = rd_kafka_msg_partitioner(
                                     rkt, rkm, 0 /*already locked*/);
+                                /* The message may be sent (and freed) by now:
+                                 * the partition it went to is the topic's
+                                 * sticky partition. */
+                                if (sticky && !rkmessages[i].err &&
+                                    rkt->rkt_state ==
+                                        RD_KAFKA_TOPIC_S_EXISTS &&
+                                    rkt->rkt_sticky_partition >= 0 &&
+                                    rkt->rkt_sticky_partition <
+                                        rkt->rkt_partition_cnt) {
+                                        sticky_rktp = rd_kafka_toppar_get(
+                                            rkt, rkt->rkt_sticky_partition, 0);
+                                        /* Another thread producing to this
+                                         * topic may have moved it since. */
+                                        if (sticky_rktp &&
+                                            rd_kafka_is_transactional(
+                                                rkt->rkt_rk))
+                                                rd_kafka_txn_add_partition(
+                                                    sticky_rktp);
+                                }
                         } else {
                                 if (rktp == NULL || rkm->rkm_partition !=
                                                         rktp->rktp_partition) {
@@ -834,6 +898,8 @@ int rd_kafka_produce_batch(rd_kafka_topic_t *app_rkt,
 
         if (rktp != NULL)
                 rd_kafka_toppar_destroy(rktp);
+        if (sticky_rktp != NULL)
+                rd_kafka_toppar_destroy(sticky_rktp);
 
         return good;
 }
