@@ -114,6 +114,14 @@ test('keyless records of one call share one sticky partition, read back where re
     'a keyed record goes where its key hashes, keyless ones around it or not'
   )
   assert.ok(new Set(keyedAlone.map((r) => r.partition)).size > 1, 'keys spread')
+  // In call order within each partition: a keyed record never overtakes the keyless ones before it.
+  const last = new Map()
+  const overtaken = mixed.filter((r) => {
+    const before = last.get(r.partition)
+    last.set(r.partition, r.offset)
+    return before !== undefined && r.offset <= before
+  })
+  assert.deepEqual(overtaken, [], 'offsets rise in call order within each partition')
 
   // Read the mixed batch back: each record at the partition and offset its report gave.
   const c = consumerFor(topic)
