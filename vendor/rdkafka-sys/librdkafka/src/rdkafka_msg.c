@@ -739,15 +739,20 @@ static RD_INLINE int rd_kafka_msg_sticky_eligible(const rd_kafka_topic_t *rkt,
  *        rd_kafka_toppar_enq_msg() does per message (a msgid each, in order,
  *        and a wakeup of the broker thread when due), for all of them.
  *
- * Only for FIFO queuing (the default) and a proper partition.
+ * Only for FIFO queuing (the default) and a proper partition. Does nothing
+ * when \p q is empty.
  */
 static void rd_kafka_toppar_enq_msgq_fifo(rd_kafka_toppar_t *rktp,
                                           rd_kafka_msgq_t *q,
                                           rd_ts_t now) {
         rd_kafka_q_t *wakeup_q = NULL;
-        rd_kafka_msgq_t *dst   = &rktp->rktp_msgq;
+        rd_kafka_msgq_t *dst;
         rd_kafka_msg_t *rkm;
         int was_empty;
+
+        if (q->rkmq_msg_cnt == 0)
+                return;
+        dst = &rktp->rktp_msgq;
 
         rd_atomic64_add(&rktp->rktp_c.producer_enq_msgs, q->rkmq_msg_cnt);
 
@@ -758,13 +763,12 @@ static void rd_kafka_toppar_enq_msgq_fifo(rd_kafka_toppar_t *rktp,
         }
         was_empty = dst->rkmq_msg_cnt == 0;
         rd_kafka_msgq_concat(dst, q);
-        /* rd_kafka_msgq_may_wakeup(), whose "first message" case looks for
-         * a count of 1, i.e. one message enqueued at a time. */
-        if (!dst->rkmq_wakeup.signalled &&
-            (now >= dst->rkmq_wakeup.abstime ||
-             (was_empty && dst->rkmq_wakeup.on_first) ||
-             dst->rkmq_msg_cnt >= dst->rkmq_wakeup.msg_cnt ||
-             dst->rkmq_msg_bytes > dst->rkmq_wakeup.msg_bytes) &&
+        /* rd_kafka_msgq_may_wakeup()'s "first message" case looks for a
+         * count of 1 (one message enqueued at a time): here, an empty queue
+         * before. */
+        if ((rd_kafka_msgq_may_wakeup(dst, now) ||
+             (was_empty && !dst->rkmq_wakeup.signalled &&
+              dst->rkmq_wakeup.on_first)) &&
             (wakeup_q = rktp->rktp_msgq_wakeup_q)) {
                 /* Wake-up broker thread */
                 dst->rkmq_wakeup.signalled = rd_true;
@@ -800,11 +804,11 @@ int rd_kafka_produce_batch(rd_kafka_topic_t *app_rkt,
         rd_kafka_topic_t *rkt   = rd_kafka_topic_proper(app_rkt);
         rd_kafka_toppar_t *rktp = NULL;
         /* The sticky partition of this call's keyless messages, once the
-         * partitioner has chosen it for the first of them: see
-         * rd_kafka_msg_sticky_eligible(). */
+         * partitioner has chosen it for the first of them (FIFO queuing
+         * only): see rd_kafka_msg_sticky_eligible(). */
         rd_kafka_toppar_t *sticky_rktp = NULL;
         /* Its messages, held until another message is enqueued or the call
-         * ends, then appended under one lock (FIFO queuing only). */
+         * ends, then appended under one lock. */
         rd_kafka_msgq_t sticky_q = RD_KAFKA_MSGQ_INITIALIZER(sticky_q);
         rd_bool_t fifo = rkt->rkt_conf.queuing_strategy == RD_KAFKA_QUEUE_FIFO;
 
@@ -866,25 +870,16 @@ int rd_kafka_produce_batch(rd_kafka_topic_t *app_rkt,
                                  * per message. */
                                 rkm->rkm_partition =
                                     sticky_rktp->rktp_partition;
-                                if (fifo) {
-                                        rd_kafka_msgq_enq(&sticky_q, rkm);
-                                } else {
-                                        rd_atomic64_add(
-                                            &sticky_rktp->rktp_c
-                                                 .producer_enq_msgs,
-                                            1);
-                                        rd_kafka_toppar_enq_msg(sticky_rktp,
-                                                                rkm, now);
-                                }
+                                rd_kafka_msgq_enq(&sticky_q, rkm);
                         } else if (rkm->rkm_partition ==
                                    RD_KAFKA_PARTITION_UA) {
-                                int sticky = rd_kafka_msg_sticky_eligible(
-                                    rkt, rkm, msgflags);
+                                int sticky = fifo &&
+                                             rd_kafka_msg_sticky_eligible(
+                                                 rkt, rkm, msgflags);
                                 /* The held ones go first: no message of
                                  * this call may overtake an earlier one. */
-                                if (sticky_q.rkmq_msg_cnt > 0)
-                                        rd_kafka_toppar_enq_msgq_fifo(
-                                            sticky_rktp, &sticky_q, now);
+                                rd_kafka_toppar_enq_msgq_fifo(sticky_rktp,
+                                                              &sticky_q, now);
                                 /* Partition the message */
                                 rkmessages[i].err = rd_kafka_msg_partitioner(
                                     rkt, rkm, 0 /*already locked*/);
@@ -908,9 +903,8 @@ int rd_kafka_produce_batch(rd_kafka_topic_t *app_rkt,
                                                     sticky_rktp);
                                 }
                         } else {
-                                if (sticky_q.rkmq_msg_cnt > 0)
-                                        rd_kafka_toppar_enq_msgq_fifo(
-                                            sticky_rktp, &sticky_q, now);
+                                rd_kafka_toppar_enq_msgq_fifo(sticky_rktp,
+                                                              &sticky_q, now);
                                 if (rktp == NULL || rkm->rkm_partition !=
                                                         rktp->rktp_partition) {
                                         rd_kafka_resp_err_t err;
@@ -952,8 +946,7 @@ int rd_kafka_produce_batch(rd_kafka_topic_t *app_rkt,
                 good++;
         }
 
-        if (sticky_q.rkmq_msg_cnt > 0)
-                rd_kafka_toppar_enq_msgq_fifo(sticky_rktp, &sticky_q, now);
+        rd_kafka_toppar_enq_msgq_fifo(sticky_rktp, &sticky_q, now);
 
         rd_kafka_topic_rdunlock(rkt);
 
