@@ -829,6 +829,65 @@ mod tests {
         assert!(failed(&parts[2])[0].1.contains("record 2499"));
     }
 
+    /// librdkafka patch 0003 (vendor/README.md): produced messages come from
+    /// mimalloc, so the delivery thread frees them without the lock the
+    /// producing thread's next allocation waits for. A librdkafka upgrade
+    /// that drops the patch fails here.
+    #[test]
+    fn produced_messages_are_allocated_by_mimalloc() {
+        use rdkafka::message::Message as _;
+        use rdkafka::producer::{
+            BaseProducer, BaseRecord, DeliveryResult, Producer as _, ProducerContext,
+        };
+        use rdkafka::{ClientConfig, ClientContext};
+        use std::sync::mpsc;
+        use std::time::Duration;
+
+        extern "C" {
+            fn mi_is_in_heap_region(p: *const std::ffi::c_void) -> bool;
+        }
+        struct Ctx(mpsc::Sender<(usize, bool)>);
+        impl ClientContext for Ctx {}
+        impl ProducerContext for Ctx {
+            type DeliveryOpaque = ();
+            fn delivery(&self, r: &DeliveryResult<'_>, _: ()) {
+                let (m, ok) = match r {
+                    Ok(m) => (m, true),
+                    Err((_, m)) => (m, false),
+                };
+                // The rd_kafka_message_t is the first field of librdkafka's
+                // rd_kafka_msg_t: its address is the allocation's.
+                let _ = self.0.send((m.ptr() as usize, ok));
+            }
+        }
+
+        let cluster = crate::EmbeddedCluster::start(1).expect("mock cluster");
+        let (tx, rx) = mpsc::channel();
+        let p: BaseProducer<Ctx> = ClientConfig::new()
+            .set("bootstrap.servers", cluster.bootstrap_servers())
+            .create_with_context(Ctx(tx))
+            .expect("producer");
+        for i in 0..3 {
+            p.send(BaseRecord::<(), [u8]>::to("t").payload(&b"x"[..]))
+                .unwrap_or_else(|_| panic!("send {i}"));
+        }
+        p.flush(Duration::from_secs(10)).expect("flush");
+        let seen: Vec<(usize, bool)> = rx.try_iter().collect();
+        assert_eq!(seen.len(), 3, "three delivery reports");
+        for (ptr, ok) in seen {
+            assert!(ok, "delivered");
+            // SAFETY: only looks the address up in mimalloc's segment map.
+            assert!(
+                unsafe { mi_is_in_heap_region(ptr as *const _) },
+                "message at {ptr:#x} is not from mimalloc"
+            );
+        }
+        // The check can fail: a block from the C library's malloc is not mimalloc's.
+        let other = Box::new([0u8; 256]);
+        // SAFETY: as above.
+        assert!(!unsafe { mi_is_in_heap_region(other.as_ptr().cast()) });
+    }
+
     #[test]
     fn split_leaves_a_small_batch_whole() {
         let parts = reports(1000, &[5]).split(1000);

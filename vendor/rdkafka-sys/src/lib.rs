@@ -94,6 +94,10 @@
 #[cfg(feature = "openssl-sys")]
 extern crate openssl_sys;
 
+// krafka: librdkafka's producer messages come from mimalloc (see
+// librdkafka/src/rdkafka_msg.c and vendor/README.md, patch 0003).
+extern crate libmimalloc_sys;
+
 #[cfg(feature = "sasl2-sys")]
 extern crate sasl2_sys;
 

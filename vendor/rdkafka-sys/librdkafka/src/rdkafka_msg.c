@@ -47,6 +47,26 @@
 
 #include <stdarg.h>
 
+/* krafka patch 0003: rd_kafka_msg_t (the messages marked
+ * RD_KAFKA_MSG_F_FREE_RKM) comes from mimalloc, which krafka links in
+ * (rdkafka-sys depends on libmimalloc-sys). The application's thread
+ * allocates each produced message and the thread that serves its delivery
+ * report frees it; with the C library's malloc every such free takes the
+ * allocating thread's arena lock, which the application's next produce call
+ * then waits for (a futex wait and wake per contended message on a busy
+ * producer). mimalloc hands a block freed by another thread back to its
+ * owner without a lock. The three allocations below and the one free in
+ * rd_kafka_msg_destroy() are the only ones of these messages. */
+void *mi_malloc(size_t size);
+void *mi_calloc(size_t count, size_t size);
+void mi_free(void *p);
+
+static RD_INLINE void *rd_kafka_msg_alloc(size_t size, rd_bool_t zeroed) {
+        void *p = zeroed ? mi_calloc(1, size) : mi_malloc(size);
+        rd_assert(p);
+        return p;
+}
+
 
 const char *rd_kafka_message_errstr(const rd_kafka_message_t *rkmessage) {
         if (!rkmessage->err)
@@ -133,7 +153,7 @@ void rd_kafka_msg_destroy(rd_kafka_t *rk, rd_kafka_msg_t *rkm) {
                 rd_free(rkm->rkm_payload);
 
         if (rkm->rkm_flags & RD_KAFKA_MSG_F_FREE_RKM)
-                rd_free(rkm);
+                mi_free(rkm);
 }
 
 
@@ -166,7 +186,7 @@ static rd_kafka_msg_t *rd_kafka_msg_new00(rd_kafka_topic_t *rkt,
 
         /* Note: using rd_malloc here, not rd_calloc, so make sure all fields
          *       are properly set up. */
-        rkm          = rd_malloc(mlen);
+        rkm          = rd_kafka_msg_alloc(mlen, rd_false);
         rkm->rkm_err = 0;
         rkm->rkm_flags =
             (RD_KAFKA_MSG_F_PRODUCER | RD_KAFKA_MSG_F_FREE_RKM | msgflags);
@@ -1423,7 +1443,7 @@ void rd_kafka_message_destroy(rd_kafka_message_t *rkmessage) {
 
 
 rd_kafka_message_t *rd_kafka_message_new(void) {
-        rd_kafka_msg_t *rkm = rd_calloc(1, sizeof(*rkm));
+        rd_kafka_msg_t *rkm = rd_kafka_msg_alloc(sizeof(*rkm), rd_true);
         rkm->rkm_flags      = RD_KAFKA_MSG_F_FREE_RKM;
         rkm->rkm_broker_id  = -1;
         return (rd_kafka_message_t *)rkm;
@@ -2099,7 +2119,7 @@ rd_kafka_Produce_result_copy(const rd_kafka_Produce_result_t *result) {
 rd_kafka_msg_t *ut_rd_kafka_msg_new(size_t msgsize) {
         rd_kafka_msg_t *rkm;
 
-        rkm             = rd_calloc(1, sizeof(*rkm));
+        rkm             = rd_kafka_msg_alloc(sizeof(*rkm), rd_true);
         rkm->rkm_flags  = RD_KAFKA_MSG_F_FREE_RKM;
         rkm->rkm_offset = RD_KAFKA_OFFSET_INVALID;
         rkm->rkm_tstype = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
