@@ -105,17 +105,17 @@ export declare class NativeConsumer {
 export declare class NativeProducer {
   /** Creates a producer. Throws `ERR__INVALID_ARG` naming the key for bad config. */
   constructor(config: Record<string, string | number | boolean>, onDelivery: (batch: DeliveryBatch) => void, oauth?: boolean)
+  /** This producer's number for [`produce_one`]. */
+  handle(): number
+  /**
+   * The number of topic `name` for [`produce_one`]. Throws
+   * `ERR__INVALID_ARG` for a name librdkafka cannot take.
+   */
+  topicId(name: string): number
   /** Hands librdkafka a token; `lifetimeMs` is the absolute expiry in ms since the epoch. */
   setOauthToken(token: string, lifetimeMs: number, principal: string, extensions?: Record<string, string> | undefined | null): void
   /** Tells librdkafka the token provider failed. */
   setOauthFailure(message: string): void
-  /**
-   * Enqueues one record without headers (`produce()`'s fast path: no
-   * packing). Throws `ERR__QUEUE_FULL` when the local queue is full.
-   * Plain argument types (strings made Buffers in JS, -1 for no partition or
-   * timestamp): `Either`/`Option` conversions were a third of the call's cost.
-   */
-  produceOne(topic: string, value: Buffer | undefined | null, key: Buffer | undefined | null, partition: number, timestamp: number, id: number): void
   /**
    * Enqueues records packed by lib/record.js in the consumer batch's layout:
    * `fields` 8 per record (topic index, partition or -1, key start, key
@@ -312,6 +312,16 @@ export interface PackedResult {
   /** Records librdkafka refused at once (unknown partition, too large, ...). */
   failures: Array<DeliveryFailure>
 }
+
+/**
+ * Enqueues one record without headers (`produce()`'s fast path: no
+ * packing) for the producer numbered `producer` (`NativeProducer.handle()`)
+ * and the topic numbered `topic` (`NativeProducer.topicId()`). Throws
+ * `ERR__QUEUE_FULL` when the local queue is full. Plain argument types
+ * (strings made Buffers in JS, -1 for no partition or timestamp):
+ * `Either`/`Option` conversions were a third of the call's cost.
+ */
+export declare function produceOne(producer: number, topic: number, value: Buffer | undefined | null, key: Buffer | undefined | null, partition: number, timestamp: number, id: number): void
 
 /** A topic partition with an optional offset. */
 export interface TopicPartition {

@@ -842,3 +842,4 @@ module.exports.NativeProducer = nativeBinding.NativeProducer
 module.exports.builtinFeatures = nativeBinding.builtinFeatures
 module.exports.checkKerberosNative = nativeBinding.checkKerberosNative
 module.exports.librdkafkaVersion = nativeBinding.librdkafkaVersion
+module.exports.produceOne = nativeBinding.produceOne

@@ -375,6 +375,53 @@ test('produce() reports through onDelivery(err, report), as confluent-kafka-pyth
   await q.close()
 })
 
+test('produce() from two producers to two topics: each record reports to its own producer and lands in its topic, in order', { timeout: 60000 }, async () => {
+  // produce() hands the addon numbers for its producer and topic, not the
+  // objects (see produceOne): a mix-up would send a record through the other
+  // producer, whose reports the first never sees, or to the other topic.
+  const a = await createTopic(1)
+  const b = await createTopic(1)
+  const p1 = new Producer(plaintext({ 'linger.ms': 5 }))
+  const p2 = new Producer(plaintext({ 'linger.ms': 5 }))
+  const n = 200
+  const reports = [[], []]
+  const all = []
+  for (let i = 0; i < n; i++) {
+    const [k, p] = i % 4 < 2 ? [0, p1] : [1, p2]
+    const topic = i % 2 ? b : a
+    all.push(new Promise((resolve, reject) => p.produce(topic, `v${i}`, `k${i}`, { onDelivery: (err, r) => (err ? reject(err) : resolve(reports[k].push({ i, ...r }))) })))
+  }
+  await Promise.all(all)
+  assert.deepEqual(reports.map((r) => r.length), [n / 2, n / 2])
+  for (const [k, r] of reports.entries()) {
+    assert.ok(r.every(({ i }) => (i % 4 < 2 ? 0 : 1) === k), `producer ${k + 1} reports only its own records`)
+    assert.ok(r.every(({ i, topic }) => topic === (i % 2 ? b : a)), `producer ${k + 1}'s reports name each record's topic`)
+  }
+  // A name librdkafka cannot take fails at once, naming the topic; the producer goes on.
+  assert.throws(() => p1.produce('bad\u0000name', 'x'), (e) => e instanceof KafkaError && e.code === 'ERR__INVALID_ARG' && /topic/.test(e.message))
+  await p1.close()
+  assert.throws(() => p1.produce(a, 'x'), (e) => e instanceof KafkaError && e.code === 'ERR__DESTROY')
+  const last = await new Promise((resolve, reject) => p2.produce(b, 'last', 'kl', { onDelivery: (err, r) => (err ? reject(err) : resolve(r)) }))
+  assert.equal(last.topic, b, 'the other producer still produces after the first closed')
+  await p2.close()
+  const c = new Consumer(plaintext({ 'group.id': unique('g'), 'auto.offset.reset': 'earliest' }))
+  c.subscribe([a, b])
+  const got = await consumeN(c, n + 1, 60000)
+  await c.close()
+  for (const [t, parity] of [[a, 0], [b, 1]]) {
+    const want = []
+    for (let i = parity; i < n; i += 2) want.push(`v${i}`)
+    if (t === b) want.push('last')
+    const list = got.filter((m) => m.topic === t).sort((x, y) => x.offset - y.offset).map((m) => m.value.toString())
+    // Each producer's records keep their order; the two producers interleave.
+    for (const k of [0, 1]) {
+      const mine = (v) => v !== 'last' && (Number(v.slice(1)) % 4 < 2 ? 0 : 1) === k
+      assert.deepEqual(list.filter(mine), want.filter(mine), `topic ${t}, producer ${k + 1}: its records, in order`)
+    }
+    assert.deepEqual([...list].sort(), [...want].sort(), `topic ${t} holds exactly its records`)
+  }
+})
+
 test('send()s packed together: two topics, strings and Buffers, headers, chunks over 1,000 records and over 1 MiB, all arrive in order', async () => {
   const a = await createTopic(1)
   const b = await createTopic(1)
@@ -586,6 +633,9 @@ function standIn(methods) {
     constructor(cfg, cb) {
       deliver = cb
       Object.assign(this, methods)
+    }
+    handle() {
+      return 0
     }
   }
   try {

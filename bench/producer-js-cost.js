@@ -29,6 +29,11 @@ class StandInProducer {
     this.#deliver = deliver
   }
 
+  /** The producer's number for produceOne, which the stand-in does not serve (produce() runs on `mock` only). */
+  handle() {
+    return 0
+  }
+
   producePacked(data, topics, fields, nums, headerKeys, headerFields, from) {
     const n = nums.length / 2
     const ids = new Float64Array(n - from)

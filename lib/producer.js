@@ -52,6 +52,8 @@ class Producer extends EventEmitter {
   #settleQueued = false
   #closed = false
   #oauthCb = null
+  #handle = 0 // this producer's number for native.produceOne
+  #topicIds = new Map() // topic name -> its number for native.produceOne
 
   /** Creates a producer from Kafka config keys. Throws KafkaError(ERR__INVALID_ARG) naming a bad key. */
   constructor(config) {
@@ -59,6 +61,7 @@ class Producer extends EventEmitter {
     const { native: cfg, oauthCb } = splitCallbacks(config)
     this.#oauthCb = oauthCb || null
     this.#native = call(() => new native.NativeProducer(cfg, (batch) => this.#onDelivery(batch), Boolean(oauthCb)))
+    this.#handle = this.#native.handle()
   }
 
   /**
@@ -170,10 +173,20 @@ class Producer extends EventEmitter {
       // send()s are waiting for room: going ahead of them would reorder records.
       throw new KafkaError('Local: Queue full (earlier send()s are waiting for room): retry after flush()', 'ERR__QUEUE_FULL', { retriable: true })
     }
-    const id = this.#track(cb || noop, ON_DELIVERY, topic)
+    // Without headers a record crosses alone, with numbers for its producer
+    // and topic (see produceOne); the topic's name crosses once.
+    let t = -1
     if (rec.headers == null) {
+      t = this.#topicIds.get(rec.topic)
+      if (t === undefined) {
+        t = call(() => this.#native.topicId(rec.topic))
+        this.#topicIds.set(rec.topic, t)
+      }
+    }
+    const id = this.#track(cb || noop, ON_DELIVERY, topic)
+    if (t >= 0) {
       try {
-        this.#native.produceOne(rec.topic, bytesOrNull(rec.value), bytesOrNull(rec.key), rec.partition ?? -1, rec.timestamp ?? -1, id)
+        native.produceOne(this.#handle, t, bytesOrNull(rec.value), bytesOrNull(rec.key), rec.partition ?? -1, rec.timestamp ?? -1, id)
       } catch (e) {
         this.#take(id)
         this.#release()

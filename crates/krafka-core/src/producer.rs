@@ -319,9 +319,16 @@ pub struct RunOutcome {
     pub failures: Vec<(usize, KafkaError)>,
 }
 
-/// The handles, destroyed with the producer (before its client).
+/// The handles, destroyed with the producer (before its client): `handles[id]`
+/// is topic `id`'s handle and name, `ids` finds a name's id.
 #[derive(Default)]
-struct Topics(Mutex<std::collections::HashMap<String, (usize, Box<str>)>>);
+struct Topics(Mutex<TopicTable>);
+
+#[derive(Default)]
+struct TopicTable {
+    ids: std::collections::HashMap<String, u32>,
+    handles: Vec<(usize, Box<str>)>,
+}
 
 /// A Kafka producer. Cheap to share behind an `Arc`; all methods take `&self`.
 pub struct Producer {
@@ -334,8 +341,8 @@ pub struct Producer {
 
 impl Drop for Producer {
     fn drop(&mut self) {
-        if let Ok(map) = self.topics.0.get_mut() {
-            for (rkt, _) in map.values() {
+        if let Ok(table) = self.topics.0.get_mut() {
+            for (rkt, _) in &table.handles {
                 // SAFETY: each handle came from rd_kafka_topic_new and is released once,
                 // while `inner` (the client) is still alive.
                 unsafe { rdkafka::bindings::rd_kafka_topic_destroy(*rkt as *mut _) };
@@ -404,24 +411,23 @@ impl Producer {
     /// The handle for `name` (created on first use, then cached): resolve it
     /// once per chunk of records and produce with [`Producer::produce_to`].
     pub fn topic(&self, name: &str) -> Result<Topic<'_>> {
+        let id = self.topic_id(name)?;
+        self.topic_at(id)
+    }
+
+    /// A number for topic `name` (its handle is created on first use), for
+    /// callers that produce one record per call: [`Producer::topic_at`] finds
+    /// the handle by number without hashing or converting the name again.
+    pub fn topic_id(&self, name: &str) -> Result<u32> {
         if name.is_empty() {
             return Err(KafkaError::InvalidArgument {
                 field: "topic".into(),
                 reason: "must be a non-empty string".into(),
             });
         }
-        let mut map = self
-            .topics
-            .0
-            .lock()
-            .map_err(|_| KafkaError::Closed("producer".into()))?;
-        if let Some((rkt, n)) = map.get(name) {
-            // SAFETY: the name lives in the map until the producer drops.
-            let name: &str = unsafe { &*(&**n as *const str) };
-            return Ok(Topic {
-                rkt: *rkt as *mut _,
-                name,
-            });
+        let mut table = self.topics()?;
+        if let Some(id) = table.ids.get(name) {
+            return Ok(*id);
         }
         let c = std::ffi::CString::new(name).map_err(|_| KafkaError::InvalidArgument {
             field: "topic".into(),
@@ -440,11 +446,37 @@ impl Producer {
             let code = RDKafkaErrorCode::from(unsafe { rdkafka::bindings::rd_kafka_last_error() });
             return Err(KafkaError::from_code(code, format!("topic \"{name}\"")));
         }
-        let owned: Box<str> = name.into();
-        // SAFETY: a Box's heap contents do not move when the Box moves into the map.
-        let name: &str = unsafe { &*(&*owned as *const str) };
-        map.insert(name.to_string(), (rkt as usize, owned));
-        Ok(Topic { rkt, name })
+        let id = table.handles.len() as u32;
+        table.handles.push((rkt as usize, name.into()));
+        table.ids.insert(name.to_string(), id);
+        Ok(id)
+    }
+
+    /// The handle of the topic numbered `id` by [`Producer::topic_id`].
+    pub fn topic_at(&self, id: u32) -> Result<Topic<'_>> {
+        let table = self.topics()?;
+        let (rkt, name) = table
+            .handles
+            .get(id as usize)
+            .ok_or_else(|| KafkaError::InvalidArgument {
+                field: "topic".into(),
+                reason: format!("no topic numbered {id}"),
+            })?;
+        // SAFETY: handles and their names live in the table, never moved out
+        // or dropped, until the producer drops (a Box's contents do not move
+        // when the Vec grows).
+        let name: &str = unsafe { &*(&**name as *const str) };
+        Ok(Topic {
+            rkt: *rkt as *mut _,
+            name,
+        })
+    }
+
+    fn topics(&self) -> Result<std::sync::MutexGuard<'_, TopicTable>> {
+        self.topics
+            .0
+            .lock()
+            .map_err(|_| KafkaError::Closed("producer".into()))
     }
 
     /// Enqueues one record to a topic from [`Producer::topic`] (`record.topic` is ignored).
