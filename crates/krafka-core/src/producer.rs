@@ -455,13 +455,14 @@ impl Producer {
     /// The handle of the topic numbered `id` by [`Producer::topic_id`].
     pub fn topic_at(&self, id: u32) -> Result<Topic<'_>> {
         let table = self.topics()?;
-        let (rkt, name) = table
-            .handles
-            .get(id as usize)
-            .ok_or_else(|| KafkaError::InvalidArgument {
-                field: "topic".into(),
-                reason: format!("no topic numbered {id}"),
-            })?;
+        let (rkt, name) =
+            table
+                .handles
+                .get(id as usize)
+                .ok_or_else(|| KafkaError::InvalidArgument {
+                    field: "topic".into(),
+                    reason: format!("no topic numbered {id}"),
+                })?;
         // SAFETY: handles and their names live in the table, never moved out
         // or dropped, until the producer drops (a Box's contents do not move
         // when the Vec grows).
@@ -867,7 +868,6 @@ mod tests {
     /// that drops the patch fails here.
     #[test]
     fn produced_messages_are_allocated_by_mimalloc() {
-        use rdkafka::message::Message as _;
         use rdkafka::producer::{
             BaseProducer, BaseRecord, DeliveryResult, Producer as _, ProducerContext,
         };
@@ -918,6 +918,38 @@ mod tests {
         let other = Box::new([0u8; 256]);
         // SAFETY: as above.
         assert!(!unsafe { mi_is_in_heap_region(other.as_ptr().cast()) });
+    }
+
+    /// Topic numbers (what `produce()` passes per record): one per name,
+    /// stable, and a number never handed out is refused rather than read.
+    #[test]
+    fn topic_numbers_are_one_per_name_and_checked() {
+        struct Sink;
+        impl DeliverySink for Sink {
+            fn deliver(&self, _: DeliveryReports) {}
+        }
+        let cluster = crate::EmbeddedCluster::start(1).expect("mock cluster");
+        let config = Config::new([("bootstrap.servers", cluster.bootstrap_servers())]);
+        let p = Producer::new(&config, Arc::new(Sink)).expect("producer");
+        let a = p.topic_id("a").expect("a");
+        let b = p.topic_id("b").expect("b");
+        assert_ne!(a, b);
+        assert_eq!(p.topic_id("a").expect("a again"), a);
+        assert_eq!(p.topic_at(a).expect("a by number").name, "a");
+        assert_eq!(
+            p.topic("b").expect("b by name").rkt,
+            p.topic_at(b).expect("b").rkt
+        );
+        let unknown = p.topic_at(b + 1).err().expect("a number never handed out");
+        assert!(
+            unknown.to_string().contains("no topic numbered"),
+            "{unknown}"
+        );
+        for bad in ["", "x\0y"] {
+            let e = p.topic_id(bad).expect_err("refused");
+            assert!(e.to_string().contains("topic"), "{e}");
+        }
+        p.close(Duration::from_secs(5)).expect("close");
     }
 
     #[test]
