@@ -330,6 +330,26 @@ struct TopicTable {
     handles: Vec<(usize, Box<str>)>,
 }
 
+/// Topic `id`'s handle in `table`.
+fn topic_in<'p>(table: &TopicTable, id: u32) -> Result<Topic<'p>> {
+    let (rkt, name) =
+        table
+            .handles
+            .get(id as usize)
+            .ok_or_else(|| KafkaError::InvalidArgument {
+                field: "topic".into(),
+                reason: format!("no topic numbered {id}"),
+            })?;
+    // SAFETY: handles and their names live in the table, never moved out or
+    // dropped, until the producer drops (a Box's contents do not move when
+    // the Vec grows); `'p` is the producer's borrow at every caller.
+    let name: &'p str = unsafe { &*(&**name as *const str) };
+    Ok(Topic {
+        rkt: *rkt as *mut _,
+        name,
+    })
+}
+
 /// A Kafka producer. Cheap to share behind an `Arc`; all methods take `&self`.
 pub struct Producer {
     inner: Arc<BaseProducer<Context>>,
@@ -411,21 +431,27 @@ impl Producer {
     /// The handle for `name` (created on first use, then cached): resolve it
     /// once per chunk of records and produce with [`Producer::produce_to`].
     pub fn topic(&self, name: &str) -> Result<Topic<'_>> {
-        let id = self.topic_id(name)?;
-        self.topic_at(id)
+        let mut table = self.topics()?;
+        let id = self.register(&mut table, name)?;
+        topic_in(&table, id)
     }
 
     /// A number for topic `name` (its handle is created on first use), for
     /// callers that produce one record per call: [`Producer::topic_at`] finds
     /// the handle by number without hashing or converting the name again.
     pub fn topic_id(&self, name: &str) -> Result<u32> {
+        let mut table = self.topics()?;
+        self.register(&mut table, name)
+    }
+
+    /// `name`'s number in `table`, registering it (and creating its handle) on first use.
+    fn register(&self, table: &mut TopicTable, name: &str) -> Result<u32> {
         if name.is_empty() {
             return Err(KafkaError::InvalidArgument {
                 field: "topic".into(),
                 reason: "must be a non-empty string".into(),
             });
         }
-        let mut table = self.topics()?;
         if let Some(id) = table.ids.get(name) {
             return Ok(*id);
         }
@@ -454,23 +480,7 @@ impl Producer {
 
     /// The handle of the topic numbered `id` by [`Producer::topic_id`].
     pub fn topic_at(&self, id: u32) -> Result<Topic<'_>> {
-        let table = self.topics()?;
-        let (rkt, name) =
-            table
-                .handles
-                .get(id as usize)
-                .ok_or_else(|| KafkaError::InvalidArgument {
-                    field: "topic".into(),
-                    reason: format!("no topic numbered {id}"),
-                })?;
-        // SAFETY: handles and their names live in the table, never moved out
-        // or dropped, until the producer drops (a Box's contents do not move
-        // when the Vec grows).
-        let name: &str = unsafe { &*(&**name as *const str) };
-        Ok(Topic {
-            rkt: *rkt as *mut _,
-            name,
-        })
+        topic_in(&*self.topics()?, id)
     }
 
     fn topics(&self) -> Result<std::sync::MutexGuard<'_, TopicTable>> {
