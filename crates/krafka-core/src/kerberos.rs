@@ -464,6 +464,7 @@ pub(crate) fn prepare(user: &Config, cc: &mut ClientConfig) -> Result<()> {
         return Ok(());
     }
     configure_realm(user)?;
+    let krafka_keys = user;
     // Read from the built config: it includes keys translated from sasl.jaas.config.
     let user = cc.clone();
     let user_runs_kinit = user.get("sasl.kerberos.kinit.cmd").is_some()
@@ -498,7 +499,10 @@ pub(crate) fn prepare(user: &Config, cc: &mut ClientConfig) -> Result<()> {
                 "a keytab login needs the principal to log in as (e.g. svc-orders@CORP.EXAMPLE)"
                     .into(),
         })?;
-    let login = login(principal, keytab)?;
+    // librdkafka's copy too: the plugin finds this client's login by it (`attach`).
+    let principal = qualified(principal, krafka_keys);
+    cc.set("sasl.kerberos.principal", &principal);
+    let login = login(&principal, keytab)?;
     // Load the addon as a librdkafka plugin: its interceptors give every
     // thread of this client the login's cache (see `attach`).
     if !crate::plugin::load_self(cc) {
@@ -509,8 +513,9 @@ pub(crate) fn prepare(user: &Config, cc: &mut ClientConfig) -> Result<()> {
 }
 
 /// With `krafka.kerberos.realm` and `krafka.kerberos.kdc`, a host needs no
-/// krb5.conf: krafka writes a minimal one and points krb5 at it through
-/// `KRB5_CONFIG` (process-wide, as krb5 reads it there).
+/// krb5.conf: krafka writes a minimal one per realm and points krb5 at it
+/// through `KRB5_CONFIG` (process-wide, as krb5 reads it there; see
+/// [`point_krb5_at`]).
 #[cfg(not(windows))]
 fn configure_realm(user: &Config) -> Result<()> {
     let (realm, kdc) = (
@@ -554,7 +559,7 @@ fn configure_realm(user: &Config) -> Result<()> {
         kdc_lines.push_str(&format!("    kdc = {k}\n"));
     }
     let conf = format!(
-        "# written by krafka from krafka.kerberos.realm / krafka.kerberos.kdc\n[libdefaults]\n  default_realm = {realm}\n  dns_lookup_kdc = false\n  dns_lookup_realm = false\n  dns_canonicalize_hostname = false\n  rdns = false\n  udp_preference_limit = 1\n[realms]\n  {realm} = {{\n{kdc_lines}  }}\n"
+        "# written by krafka from krafka.kerberos.realm / krafka.kerberos.kdc\n[libdefaults]\n  default_realm = {realm}\n  dns_lookup_kdc = false\n  dns_lookup_realm = false\n  dns_canonicalize_hostname = false\n  rdns = false\n  udp_preference_limit = 1\n[realms]\n  {realm} = {{\n{kdc_lines}  }}*\n"
     );
     let dir = std::env::temp_dir().join(format!("krafka-{}", std::process::id()));
     std::fs::create_dir_all(&dir)
@@ -562,8 +567,52 @@ fn configure_realm(user: &Config) -> Result<()> {
     let path = dir.join(format!("krb5-{realm}.conf"));
     std::fs::write(&path, conf)
         .map_err(|e| KafkaError::Closed(format!("cannot write krb5.conf: {e}")))?;
-    std::env::set_var("KRB5_CONFIG", &path);
+    point_krb5_at(path);
     Ok(())
+}
+
+/// The krb5.conf files krafka wrote, newest first.
+#[cfg(not(windows))]
+static REALM_FILES: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Puts `path` first in `KRB5_CONFIG`, a `:`-separated list that krb5 reads
+/// whole: every realm configured before stays known to the clients that use
+/// it, which make new krb5 contexts long after they were created (each
+/// renewal of their login, each service ticket). Replacing the variable took
+/// the first realm away from them (their next login failed). Files that are
+/// not krafka's (a KRB5_CONFIG of the user's) stay, after krafka's: where
+/// files disagree on a `[libdefaults]` value, the first one's counts, and
+/// `default_realm` is the newest realm's (see [`qualified`]). A realm that
+/// krafka configured is final in its file (`}*`): krb5 takes its KDCs from
+/// there alone, not also from a user's file that names the same realm.
+#[cfg(not(windows))]
+fn point_krb5_at(path: std::path::PathBuf) {
+    let mut ours = REALM_FILES.lock().unwrap_or_else(|e| e.into_inner());
+    ours.retain(|p| p != &path);
+    ours.insert(0, path);
+    let mut list: Vec<String> = ours.iter().map(|p| p.display().to_string()).collect();
+    // Whatever else the variable lists now (the user may have changed it since).
+    if let Ok(current) = std::env::var("KRB5_CONFIG") {
+        for other in current.split(':').filter(|f| !f.is_empty()) {
+            if !list.iter().any(|f| f == other) {
+                list.push(other.to_string());
+            }
+        }
+    }
+    std::env::set_var("KRB5_CONFIG", list.join(":"));
+}
+
+/// The principal to log in as: with `krafka.kerberos.realm`, one given
+/// without `@REALM` is in that realm, not in whichever realm krb5's
+/// `default_realm` names (the newest configured one, see [`point_krb5_at`]).
+#[cfg(not(windows))]
+fn qualified(principal: &str, user: &Config) -> String {
+    match user.get("krafka.kerberos.realm") {
+        Some(realm) if !realm.is_empty() && !principal.contains('@') => {
+            format!("{principal}@{realm}")
+        }
+        _ => principal.to_string(),
+    }
 }
 
 /// Reads a string property from a librdkafka conf.
@@ -937,10 +986,11 @@ pub fn check(user: &Config, broker_check: impl FnOnce(&Config) -> Result<()>) ->
         steps.push(failed("krb5 config and realm", e));
         return steps;
     }
-    let principal = user
-        .get("sasl.kerberos.principal")
-        .unwrap_or("")
-        .to_string();
+    // In krafka.kerberos.realm when given without @REALM, as the login takes it.
+    let principal = match user.get("sasl.kerberos.principal") {
+        Some(p) if !p.is_empty() => qualified(p, user),
+        _ => String::new(),
+    };
     let keytab = user.get("sasl.kerberos.keytab").map(str::to_string);
     let realm = principal
         .rsplit_once('@')
@@ -963,12 +1013,14 @@ pub fn check(user: &Config, broker_check: impl FnOnce(&Config) -> Result<()>) ->
 
     // 1. krb5 config and realm.
     let conf_path = std::env::var("KRB5_CONFIG").unwrap_or_else(|_| "/etc/krb5.conf".into());
-    let conf_text = conf_path
+    // The first file that names the realm's KDCs: krafka's mark their realm
+    // final (`}*`), so krb5 reads no other file's KDCs for it either.
+    let kdcs = conf_path
         .split(':')
         .filter_map(|p| std::fs::read_to_string(p).ok())
-        .collect::<Vec<_>>()
-        .join("\n");
-    let kdcs = kdcs_of(&conf_text, &realm);
+        .map(|text| kdcs_of(&text, &realm))
+        .find(|kdcs| !kdcs.is_empty())
+        .unwrap_or_default();
     if realm.is_empty() {
         steps.push(failed(
             "krb5 config and realm",
@@ -1379,6 +1431,47 @@ mod tests {
         ] {
             assert_eq!(code(message).as_deref(), Some(want), "{message}");
         }
+    }
+
+    /// Each realm krafka writes a krb5.conf for stays in KRB5_CONFIG, the
+    /// newest first, with the user's own files after krafka's.
+    #[cfg(not(windows))]
+    #[test]
+    fn every_configured_realm_stays_in_krb5_config() {
+        let realm = |r: &str| {
+            Config::new([
+                ("krafka.kerberos.realm", r),
+                ("krafka.kerberos.kdc", "127.0.0.1:9"),
+            ])
+        };
+        std::env::set_var("KRB5_CONFIG", "/etc/users-own.conf");
+        configure_realm(&realm("ONE.TEST")).unwrap();
+        configure_realm(&realm("TWO.TEST")).unwrap();
+        configure_realm(&realm("ONE.TEST")).unwrap(); // again: to the front, once
+        let list = std::env::var("KRB5_CONFIG").unwrap();
+        std::env::remove_var("KRB5_CONFIG");
+        let files: Vec<&str> = list.split(':').collect();
+        let names: Vec<&str> = files
+            .iter()
+            .map(|f| f.rsplit('/').next().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["krb5-ONE.TEST.conf", "krb5-TWO.TEST.conf", "users-own.conf"],
+            "{list}"
+        );
+        let one = std::fs::read_to_string(files[0]).unwrap();
+        assert!(
+            one.contains("ONE.TEST = {") && one.contains("kdc = 127.0.0.1:9"),
+            "{one}"
+        );
+        assert!(
+            one.contains("  }*"),
+            "the realm is final in its file: {one}"
+        );
+        assert_eq!(qualified("svc", &realm("ONE.TEST")), "svc@ONE.TEST");
+        assert_eq!(qualified("svc@X.TEST", &realm("ONE.TEST")), "svc@X.TEST");
+        assert_eq!(qualified("svc", &Config::new([("a", "b")])), "svc");
     }
 
     /// Windows: keytab and krb5 settings fail by name instead of being ignored.
