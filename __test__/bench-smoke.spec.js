@@ -43,7 +43,8 @@ test('bench harness (BENCH_QUICK=1) yields numbers for krafka, the native ceilin
   const rep = JSON.parse(fs.readFileSync(json, 'utf8'))
   const rows = rep.results
   const want = [
-    ['native', 'produce', ['msgsPerSec', 'mbPerSec', 'cpuSeconds']],
+    // idleLoopP99Ms: an idle Node event loop measured beside the ceiling's produce (run.js idleLoop).
+    ['native', 'produce', ['msgsPerSec', 'mbPerSec', 'cpuSeconds', 'idleLoopP99Ms']],
     ['native', 'await', ['p50Ms', 'p99Ms', 'samples']],
     ['native', 'consume', ['msgsPerSec']],
     ['native', 'e2e', ['p50Ms', 'p99Ms', 'samples']],
@@ -71,6 +72,7 @@ test('bench harness (BENCH_QUICK=1) yields numbers for krafka, the native ceilin
   assert.deepEqual(produced.sort(), ['send', 'sendRaw'])
   const md = fs.readFileSync(out, 'utf8')
   assert.match(md, /## 1\. Pipelined produce/)
+  assert.match(md, /an idle Node event loop in a process of its own beside the ceiling's produce: [\d.]+ ms/)
   // Every produce run, the native ceiling's too, sent its warm-up records untimed first (and says so).
   for (const r of rows.filter((r) => r.scenario === 'produce' && (r.contender === 'native' || r.contender === 'krafka'))) {
     assert.equal(r.median.warmup, 5000, `${r.contender} produce [${r.variant}]: warm-up`)

@@ -230,14 +230,17 @@ function cpuTicks() {
 /** Share of the machine's CPU time the hypervisor took between two cpuTicks(). */
 const stealShare = (a, b) => (a && b && b.total > a.total ? (b.steal - a.steal) / (b.total - a.total) : null)
 
-/** Runs a command; resolves with its stdout, or rejects with its stderr's tail. */
-function runChild(cmd, args, timeoutMs) {
+/** Runs a command; resolves with its stdout, or rejects with its stderr's tail. `onStderr` sees stderr as it comes. */
+function runChild(cmd, args, timeoutMs, onStderr = null) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: __dirname, stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, KAFKAJS_NO_PARTITIONER_WARNING: '1' } })
     let out = ''
     let err = ''
     child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (err = (err + d).slice(-4000)))
+    child.stderr.on('data', (d) => {
+      err = (err + d).slice(-4000)
+      if (onStderr) onStderr(String(d))
+    })
     const timer = setTimeout(() => {
       err += `\n(killed after ${timeoutMs} ms)`
       child.kill('SIGKILL')
@@ -282,10 +285,73 @@ async function runNative(bin, row, p) {
       args = ['e2e', ...a, '--group', p.group, '--rate', p.rate, '--seconds', p.seconds, '--warmup-seconds', p.warmupSeconds, '--size', p.size, '--pset', 'linger.ms=0', ...tuning]
       break
   }
-  const out = await runChild(bin, args.map(String), P.childTimeoutMs)
+  // Beside a produce run, an idle Node event loop in a process of its own, over the same window.
+  const idle = row.scenario === 'produce' ? idleLoop() : null
+  let out
+  try {
+    out = await runChild(bin, args.map(String), P.childTimeoutMs, idle && idle.feed)
+  } finally {
+    if (idle) idle.stop()
+  }
   const r = JSON.parse(out.trim().split('\n').pop())
   r.version = `librdkafka ${r.librdkafka}`
+  const loop = idle && (await idle.result)
+  if (loop) r.idleLoopP99Ms = loop.p99Ms
   return r
+}
+
+/**
+ * An event loop with nothing to do (monitorEventLoopDelay, 1 ms resolution,
+ * as krafka's is measured) in a Node process of its own, measuring between
+ * the native binary's "window start" and "window end" lines on stderr (fed
+ * through `feed`): the least delay any Node client's loop can have on this
+ * machine while that traffic runs (see also bench/loop-floor.js).
+ */
+function idleLoop() {
+  const script = `
+    const { monitorEventLoopDelay } = require('node:perf_hooks')
+    const h = monitorEventLoopDelay({ resolution: 1 })
+    let text = ''
+    process.stdin.on('data', (d) => {
+      text += d
+      if (text.includes('start\\n')) { text = text.replace('start\\n', ''); h.enable() }
+      if (text.includes('end\\n')) {
+        h.disable()
+        console.log(JSON.stringify(h.count > 0 ? { p99Ms: h.percentile(99) / 1e6, samples: h.count } : null))
+        process.exit(0)
+      }
+    })
+    process.stdin.on('end', () => { console.log('null'); process.exit(0) })`
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'ignore'] })
+  let out = ''
+  child.stdout.on('data', (d) => (out += d))
+  const result = new Promise((resolve) => {
+    child.on('error', () => resolve(null))
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out.trim() || 'null'))
+      } catch {
+        resolve(null)
+      }
+    })
+  })
+  child.stdin.on('error', () => {})
+  let seen = ''
+  return {
+    feed: (chunk) => {
+      seen += chunk
+      if (seen.includes('krafka-bench: window start')) {
+        child.stdin.write('start\n')
+        seen = seen.slice(seen.indexOf('krafka-bench: window start') + 26)
+      }
+      if (seen.includes('krafka-bench: window end')) {
+        child.stdin.write('end\n')
+        seen = ''
+      }
+    },
+    stop: () => child.stdin.end(),
+    result,
+  }
 }
 
 /** Fills a topic with `count` keyed messages (10-byte keys, 100-byte values) using the native binary. */
@@ -457,7 +523,7 @@ function roundOrder(rows, i) {
 function brief(scenario, r) {
   const steal = r.stealShare != null ? `, hypervisor steal ${fmt(r.stealShare * 100, 0)} %` : ''
   if (scenario === 'produce' || scenario === 'consume') {
-    return `${fmtInt(r.msgsPerSec)} msg/s, cpu ${fmt(r.cpuSeconds, 2)} s${r.eldP99Ms != null ? `, eld p99 ${fmt(r.eldP99Ms, 1)} ms` : ''}${r.loopWaitShare != null ? `, loop waits ${fmt(r.loopWaitShare * 100, 0)} %` : ''}${r.tickP99Ms != null ? `, 1 ms ticker p99 ${fmt(r.tickP99Ms, 1)} ms` : ''}${steal}`
+    return `${fmtInt(r.msgsPerSec)} msg/s, cpu ${fmt(r.cpuSeconds, 2)} s${r.eldP99Ms != null ? `, eld p99 ${fmt(r.eldP99Ms, 1)} ms` : ''}${r.loopWaitShare != null ? `, loop waits ${fmt(r.loopWaitShare * 100, 0)} %` : ''}${r.tickP99Ms != null ? `, 1 ms ticker p99 ${fmt(r.tickP99Ms, 1)} ms` : ''}${r.idleLoopP99Ms != null ? `, idle Node loop p99 ${fmt(r.idleLoopP99Ms, 1)} ms` : ''}${steal}`
   }
   if (scenario === 'rss') return `rss ${fmt(r.rssStartMb, 0)} MB -> ${(r.rss || []).map((x) => fmt(x.rssMb, 0)).join(' -> ')} MB${steal}`
   return `p50 ${fmt(r.p50Ms, 2)} ms, p99 ${fmt(r.p99Ms, 2)} ms (${r.samples} samples)${steal}`
@@ -566,7 +632,7 @@ function markdown(rep) {
   const m = rep.machine
   L.push(`**Machine:** ${m.nproc} CPUs (${m.cpuModel}), ${m.memGb} GB RAM, ${m.kernel}; Node ${m.node}; ${m.rustc}; Kafka ${m.kafka} (single KRaft node on loopback, **sharing those ${m.nproc} CPUs with the clients**); load average at start ${m.loadAvg.join(' / ')}${m.niceness > 0 ? `; run under \`nice -n ${m.niceness}\`` : ''}.${hostLine(R, med('native', 'produce'))} Total run time ${rep.durationSeconds < 120 ? `${rep.durationSeconds} s` : `${Math.round(rep.durationSeconds / 60)} min`}.`)
   L.push('')
-  L.push(`**Method:** one contender at a time, in rounds (run 1 of every contender and scenario, then run 2, ...), so a slow spell of the shared machine hits one run of several contenders rather than every run of one; within a round, scenario by scenario, every contender's run of a scenario back to back, in reverse order every other round, so that a ratio to the native ceiling can be taken round by round from runs seconds apart; the disk is synced before every produce and end-to-end run; every run in a fresh child process; ${rep.runsPerScenario} run(s) per scenario, **median** shown. Topics have ${p.partitions} partitions (replication 1); fresh topics for produce, awaited and end-to-end runs; a fresh consumer group per consume run. Values are ${p.size} bytes; the consume topic's records have ${p.keySize}-byte keys and no headers. librdkafka-based clients (krafka, the native ceiling, node-rdkafka, confluent) produce with krafka's settings: \`enable.idempotence=true\`, \`acks=all\`, \`partitioner=murmur2_random\`; kafkajs and @platformatic/kafka send with acks=-1 and their defaults. krafka and the native ceiling link one librdkafka, 2.12.1 vendored with krafka's three patches (\`vendor/README.md\`): no busy loop of the broker thread at the idempotent producer's in-flight cap; the keyless records of one \`rd_kafka_produce_batch\` call partitioned once and enqueued under one lock, which krafka's send(), sendBatch() and sendRaw() and the ceiling's main row use (its per-record \`rd_kafka_producev\` row, krafka's produce() and the other librdkafka-based clients do not); and produced messages allocated with mimalloc, so that the thread freeing them after their delivery reports does not hold up the thread producing (all of krafka's and the ceiling's rows); node-rdkafka and confluent use the librdkafka each bundles (versions in their rows). ${Object.keys(CONSUMER_TUNING).length ? `librdkafka-based consumers all get \`fetch.queue.backoff.ms=${P.fetchQueueBackoffMs}\` (librdkafka's default, 1000, stalls a consumer that has drained its 100,000-message prefetch queue for 1 s and caps every librdkafka consumer near 0.4 M msg/s here; krafka's extra row "default fetch.queue.backoff.ms" shows it); their other consumer settings are their defaults.` : 'Consumers use librdkafka\'s default fetch.queue.backoff.ms (1000).'} CPU seconds are the whole process's (all threads) over the timed window; the broker's CPU is not included. Event-loop delay is \`monitorEventLoopDelay\` (1 ms resolution) over the timed window. "Loop waits for a CPU" is the share of the timed window in which the event-loop thread was ready to run but had no CPU (Linux \`/proc/thread-self/schedstat\`): delay that the machine's load causes, not the loop's own work. The native ceiling has no event loop: its ELD cell (in italics) is the p99 time between wake-ups of a thread in its process that sleeps 1 ms at a time, measured the same way over the same window. A thread with nothing else to do is the best case for an event loop, so that figure is what this machine allows any event loop while that much Kafka traffic runs. Rates are counted from the first message received to the last (group join excluded).`)
+  L.push(`**Method:** one contender at a time, in rounds (run 1 of every contender and scenario, then run 2, ...), so a slow spell of the shared machine hits one run of several contenders rather than every run of one; within a round, scenario by scenario, every contender's run of a scenario back to back, in reverse order every other round, so that a ratio to the native ceiling can be taken round by round from runs seconds apart; the disk is synced before every produce and end-to-end run; every run in a fresh child process; ${rep.runsPerScenario} run(s) per scenario, **median** shown. Topics have ${p.partitions} partitions (replication 1); fresh topics for produce, awaited and end-to-end runs; a fresh consumer group per consume run. Values are ${p.size} bytes; the consume topic's records have ${p.keySize}-byte keys and no headers. librdkafka-based clients (krafka, the native ceiling, node-rdkafka, confluent) produce with krafka's settings: \`enable.idempotence=true\`, \`acks=all\`, \`partitioner=murmur2_random\`; kafkajs and @platformatic/kafka send with acks=-1 and their defaults. krafka and the native ceiling link one librdkafka, 2.12.1 vendored with krafka's three patches (\`vendor/README.md\`): no busy loop of the broker thread at the idempotent producer's in-flight cap; the keyless records of one \`rd_kafka_produce_batch\` call partitioned once and enqueued under one lock, which krafka's send(), sendBatch() and sendRaw() and the ceiling's main row use (its per-record \`rd_kafka_producev\` row, krafka's produce() and the other librdkafka-based clients do not); and produced messages allocated with mimalloc, so that the thread freeing them after their delivery reports does not hold up the thread producing (all of krafka's and the ceiling's rows); node-rdkafka and confluent use the librdkafka each bundles (versions in their rows). ${Object.keys(CONSUMER_TUNING).length ? `librdkafka-based consumers all get \`fetch.queue.backoff.ms=${P.fetchQueueBackoffMs}\` (librdkafka's default, 1000, stalls a consumer that has drained its 100,000-message prefetch queue for 1 s and caps every librdkafka consumer near 0.4 M msg/s here; krafka's extra row "default fetch.queue.backoff.ms" shows it); their other consumer settings are their defaults.` : 'Consumers use librdkafka\'s default fetch.queue.backoff.ms (1000).'} CPU seconds are the whole process's (all threads) over the timed window; the broker's CPU is not included. Event-loop delay is \`monitorEventLoopDelay\` (1 ms resolution) over the timed window. "Loop waits for a CPU" is the share of the timed window in which the event-loop thread was ready to run but had no CPU (Linux \`/proc/thread-self/schedstat\`): delay that the machine's load causes, not the loop's own work. The native ceiling has no event loop: its ELD cell (in italics) is the p99 time between wake-ups of a thread in its process that sleeps 1 ms at a time, measured the same way over the same window. A thread with nothing else to do is the best case for an event loop, so that figure is what this machine allows any event loop while that much Kafka traffic runs; beside each of the ceiling's produce runs, an event loop with nothing to do in a Node process of its own is measured over the same window too (the target row gives its median; \`bench/loop-floor.js\` measures it over longer runs). Rates are counted from the first message received to the last (group join excluded).`)
   L.push('')
 
   // 1 + 5: produce
@@ -720,7 +786,8 @@ function markdown(rep) {
   const elds = [['produce send()', kSend], ['produce sendBatch()', kSendBatch], ['produce produce()', med('krafka', 'produce', 'produce')], ['produce sendRaw()', kRawP], ['consume for await', kC], ['consume batches()', kB], ['consume rawBatches()', kRaw]].filter(([, x]) => x && x.eldP99Ms != null)
   const eldMax = elds.length ? Math.max(...elds.map(([, x]) => x.eldP99Ms)) : null
   const ticks = [['produce', nativeProduce], ['consume', nativeC]].filter(([, x]) => x && x.tickP99Ms != null)
-  const floorNote = ticks.length ? ` (machine floor, the native ceiling's 1 ms ticker: ${ticks.map(([n, x]) => `${n} ${fmt(x.tickP99Ms)} ms`).join(', ')})` : ''
+  const idleNote = nativeProduce && nativeProduce.idleLoopP99Ms != null ? `; an idle Node event loop in a process of its own beside the ceiling's produce: ${fmt(nativeProduce.idleLoopP99Ms)} ms` : ''
+  const floorNote = ticks.length ? ` (machine floor, the native ceiling's 1 ms ticker: ${ticks.map(([n, x]) => `${n} ${fmt(x.tickP99Ms)} ms`).join(', ')}${idleNote})` : ''
   L.push(`| event-loop delay p99 ≤ 5 ms during 1 and 3 | ${elds.map(([n, x]) => `${n} ${fmt(x.eldP99Ms)} ms${x.loopWaitShare != null ? ` (loop waits ${fmt(x.loopWaitShare * 100, 0)} %)` : ''}`).join('; ') || '–'}${floorNote} | ${yes(eldMax == null ? null : eldMax <= 5)} |`)
   const kR = med('krafka', 'rss', 'for-await')
   let rssCh = null

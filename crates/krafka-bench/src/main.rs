@@ -616,6 +616,8 @@ fn cmd_produce(args: &Args) -> Res<Value> {
         acks.reset();
     }
     let ticker = Ticker::start();
+    // For bench/run.js, which measures an idle Node event loop beside this run over the same window.
+    eprintln!("krafka-bench: window start");
     let threads0 = thread_cpu_ms();
     let cpu0 = cpu_seconds();
     let t0 = Instant::now();
@@ -623,6 +625,7 @@ fn cmd_produce(args: &Args) -> Res<Value> {
     if !acks.wait_until(count, Duration::from_secs(300)) {
         return Err(format!("only {} of {count} delivered", acks.done()));
     }
+    eprintln!("krafka-bench: window end");
     let seconds = t0.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
     let threads = thread_cpu_since(&threads0);
