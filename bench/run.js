@@ -37,6 +37,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { randomBytes } = require('node:crypto')
 const { median } = require('./lib/common')
+const { idleLoop } = require('./lib/idle-loop')
 
 const root = path.join(__dirname, '..')
 const env = process.env
@@ -285,7 +286,7 @@ async function runNative(bin, row, p) {
       args = ['e2e', ...a, '--group', p.group, '--rate', p.rate, '--seconds', p.seconds, '--warmup-seconds', p.warmupSeconds, '--size', p.size, '--pset', 'linger.ms=0', ...tuning]
       break
   }
-  // Beside a produce run, an idle Node event loop in a process of its own, over the same window.
+  // Beside a produce run, an idle Node event loop in a process of its own, over the same window (lib/idle-loop.js).
   const idle = row.scenario === 'produce' ? idleLoop() : null
   let out
   try {
@@ -298,60 +299,6 @@ async function runNative(bin, row, p) {
   const loop = idle && (await idle.result)
   if (loop) r.idleLoopP99Ms = loop.p99Ms
   return r
-}
-
-/**
- * An event loop with nothing to do (monitorEventLoopDelay, 1 ms resolution,
- * as krafka's is measured) in a Node process of its own, measuring between
- * the native binary's "window start" and "window end" lines on stderr (fed
- * through `feed`): the least delay any Node client's loop can have on this
- * machine while that traffic runs (see also bench/loop-floor.js).
- */
-function idleLoop() {
-  const script = `
-    const { monitorEventLoopDelay } = require('node:perf_hooks')
-    const h = monitorEventLoopDelay({ resolution: 1 })
-    let text = ''
-    process.stdin.on('data', (d) => {
-      text += d
-      if (text.includes('start\\n')) { text = text.replace('start\\n', ''); h.enable() }
-      if (text.includes('end\\n')) {
-        h.disable()
-        console.log(JSON.stringify(h.count > 0 ? { p99Ms: h.percentile(99) / 1e6, samples: h.count } : null))
-        process.exit(0)
-      }
-    })
-    process.stdin.on('end', () => { console.log('null'); process.exit(0) })`
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'ignore'] })
-  let out = ''
-  child.stdout.on('data', (d) => (out += d))
-  const result = new Promise((resolve) => {
-    child.on('error', () => resolve(null))
-    child.on('close', () => {
-      try {
-        resolve(JSON.parse(out.trim() || 'null'))
-      } catch {
-        resolve(null)
-      }
-    })
-  })
-  child.stdin.on('error', () => {})
-  let seen = ''
-  return {
-    feed: (chunk) => {
-      seen += chunk
-      if (seen.includes('krafka-bench: window start')) {
-        child.stdin.write('start\n')
-        seen = seen.slice(seen.indexOf('krafka-bench: window start') + 26)
-      }
-      if (seen.includes('krafka-bench: window end')) {
-        child.stdin.write('end\n')
-        seen = ''
-      }
-    },
-    stop: () => child.stdin.end(),
-    result,
-  }
 }
 
 /** Fills a topic with `count` keyed messages (10-byte keys, 100-byte values) using the native binary. */
