@@ -85,6 +85,16 @@ test('bench harness (BENCH_QUICK=1) yields numbers for krafka, the native ceilin
   assert.match(md, /## Targets/)
   assert.match(md, /pipelined produce with no object per record \(sendRaw\(\)\) ≥ 0\.90 × native \| \d/)
   assert.match(md, /BENCH_QUICK=1/)
+  // The broker's CPU beside each produce run (it shares the CPUs here): a
+  // number of seconds, in the raw runs and in its column.
+  for (const r of rows.filter((r) => r.scenario === 'produce' && r.contender !== 'floor')) {
+    for (const run of r.runs) assert.ok(run.brokerCpuSeconds >= 0 && run.brokerSystemCpuSeconds >= 0, `${r.contender} produce [${r.variant}]: broker CPU ${run.brokerCpuSeconds}`)
+  }
+  assert.match(md, /\| CPU s \| broker CPU s \|/)
+  // Every topic the run made is dropped and its files gone before it ends
+  // (env-up.sh's broker deletes at once; run.js waits for it).
+  const left = fs.readdirSync(path.join(root, 'test-env', 'kafka-data')).filter((d) => d.startsWith('krafka-bench-'))
+  assert.deepEqual(left, [])
   fs.rmSync(dir, { recursive: true, force: true })
 })
 

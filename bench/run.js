@@ -72,6 +72,7 @@ const P = {
   e2eSeconds: QUICK ? 2 : 10,
   e2eWarmup: QUICK ? 1 : 2,
   rssCount: Number(env.BENCH_RSS_COUNT || 10000000),
+  brokerWarmup: QUICK ? 0 : 10000000,
   childTimeoutMs: QUICK ? 120000 : 20 * 60000,
   fetchQueueBackoffMs: env.BENCH_FETCH_QUEUE_BACKOFF_MS || '10',
 }
@@ -160,6 +161,20 @@ function bootstrap() {
   return JSON.parse(fs.readFileSync(f, 'utf8')).bootstrap.plaintext
 }
 
+/**
+ * test-env/, when the broker benchmarked is the one `npm run env:up` started
+ * here (its files and pid are then ours to read); null otherwise.
+ */
+function testEnv() {
+  const dir = path.join(root, 'test-env')
+  try {
+    const plain = JSON.parse(fs.readFileSync(path.join(dir, 'env.json'), 'utf8')).bootstrap.plaintext
+    return !env.KAFKA_BOOTSTRAP || env.KAFKA_BOOTSTRAP === plain ? dir : null
+  } catch {
+    return null
+  }
+}
+
 function hostTriple() {
   const out = execFileSync('rustc', ['-vV'], { encoding: 'utf8' })
   return /host: (\S+)/.exec(out)[1]
@@ -203,9 +218,30 @@ class Topics {
     }
     return topic
   }
+  /**
+   * Deletes a topic and, on the test broker here, waits (up to 10 s) until
+   * its files are gone: env-up.sh's broker deletes them at once, so the page
+   * cache they held is free before the next run writes, rather than freed in
+   * the middle of a later run. On this virtual machine memory freed and left
+   * unused goes back to the host, and the broker's writes into it then cost
+   * it two to three times the CPU: freed at a random moment, it made the
+   * broker's CPU per record, and every rate, swing from run to run.
+   */
   async drop(topic) {
     this.created.delete(topic)
     await this.admin.deleteTopics([topic]).catch((e) => log(`could not delete ${topic}: ${e.message}`))
+    const te = testEnv()
+    const dir = te && path.join(te, 'kafka-data')
+    for (let i = 0; dir && i < 100; i++) {
+      let left
+      try {
+        left = fs.readdirSync(dir).some((d) => d.startsWith(`${topic}-`))
+      } catch {
+        return
+      }
+      if (!left) return
+      await new Promise((r) => setTimeout(r, 100))
+    }
   }
   async dropAll() {
     for (const t of [...this.created]) await this.drop(t)
@@ -227,6 +263,26 @@ function cpuTicks() {
     return null
   }
 }
+
+/**
+ * The CPU seconds (user and system) the test broker has used so far, or null
+ * when the broker is not the one `npm run env:up` started here (its pid file
+ * in test-env/run) or cannot be read. On this machine the broker shares the
+ * clients' CPUs, so a client's rate follows its CPU and the broker's together.
+ */
+function brokerCpuSeconds() {
+  try {
+    const te = testEnv()
+    if (!te) return null
+    const pid = fs.readFileSync(path.join(te, 'run', 'kafka.pid'), 'utf8').trim()
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    clockTicks = clockTicks || Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }))
+    return { user: Number(f[11]) / clockTicks, system: Number(f[12]) / clockTicks }
+  } catch {
+    return null
+  }
+}
+let clockTicks = 0 // /proc's unit of CPU time per second (getconf CLK_TCK)
 
 /** Share of the machine's CPU time the hypervisor took between two cpuTicks(). */
 const stealShare = (a, b) => (a && b && b.total > a.total ? (b.steal - a.steal) / (b.total - a.total) : null)
@@ -373,7 +429,17 @@ async function main() {
       rssTopic = await topics.create('rss')
       await fill(bin, bs, rssTopic, P.rssCount)
     }
-    if (consumeTopic || rssTopic) {
+    // The broker's JVM compiles its produce path over its first millions of
+    // records: until then each run costs it more CPU than the last, which
+    // would favour whichever contender runs later.
+    const filled = (consumeTopic ? P.consumeCount : 0) + (rssTopic ? P.rssCount : 0)
+    const warm = P.brokerWarmup > filled && SCENARIOS.some((s) => s === 'produce' || s === 'e2e' || s === 'await')
+    if (warm) {
+      const t = await topics.create('warmup')
+      await fill(bin, bs, t, P.brokerWarmup - filled)
+      await topics.drop(t)
+    }
+    if (consumeTopic || rssTopic || warm) {
       // The fills leave up to ~1 GB of dirty pages; without this their writeback
       // lands on whichever contender runs first (it once cut the native ceiling's
       // produce rate in half and put 200 ms into its end-to-end p99).
@@ -427,9 +493,18 @@ async function main() {
         if (row.scenario === 'produce' || row.scenario === 'e2e') execFileSync('sync')
         const what = `${c} ${row.scenario}${row.variant ? ` [${row.variant}]` : ''} run ${i + 1}/${runs}`
         const ticks = cpuTicks()
+        const broker0 = row.scenario === 'produce' && fresh ? brokerCpuSeconds() : null
         try {
           const r = c === 'native' ? await runNative(bin, row, params) : await runJs(row, params)
           r.stealShare = stealShare(ticks, cpuTicks())
+          const broker1 = broker0 != null ? brokerCpuSeconds() : null
+          if (broker1 != null) {
+            // The broker's CPU over the child's whole run (warm-up included), its timed records' share;
+            // the kernel's part of it apart (page-cache writes: see Topics#drop).
+            const share = params.count / (params.count + (params.warmup || 0))
+            r.brokerSystemCpuSeconds = (broker1.system - broker0.system) * share
+            r.brokerCpuSeconds = (broker1.user - broker0.user) * share + r.brokerSystemCpuSeconds
+          }
           entry.runs.push({ ...r, round: i + 1 })
           log(`${what}: ${brief(row.scenario, r)}`)
         } catch (e) {
@@ -579,7 +654,7 @@ function markdown(rep) {
   const m = rep.machine
   L.push(`**Machine:** ${m.nproc} CPUs (${m.cpuModel}), ${m.memGb} GB RAM, ${m.kernel}; Node ${m.node}; ${m.rustc}; Kafka ${m.kafka} (single KRaft node on loopback, **sharing those ${m.nproc} CPUs with the clients**); load average at start ${m.loadAvg.join(' / ')}${m.niceness > 0 ? `; run under \`nice -n ${m.niceness}\`` : ''}.${hostLine(R, med('native', 'produce'))} Total run time ${rep.durationSeconds < 120 ? `${rep.durationSeconds} s` : `${Math.round(rep.durationSeconds / 60)} min`}.`)
   L.push('')
-  L.push(`**Method:** one contender at a time, in rounds (run 1 of every contender and scenario, then run 2, ...), so a slow spell of the shared machine hits one run of several contenders rather than every run of one; within a round, scenario by scenario, every contender's run of a scenario back to back, in reverse order every other round, so that a ratio to the native ceiling can be taken round by round from runs seconds apart; the disk is synced before every produce and end-to-end run; every run in a fresh child process; ${rep.runsPerScenario} run(s) per scenario, **median** shown. Topics have ${p.partitions} partitions (replication 1); fresh topics for produce, awaited and end-to-end runs; a fresh consumer group per consume run. Values are ${p.size} bytes; the consume topic's records have ${p.keySize}-byte keys and no headers. librdkafka-based clients (krafka, the native ceiling, node-rdkafka, confluent) produce with krafka's settings: \`enable.idempotence=true\`, \`acks=all\`, \`partitioner=murmur2_random\`; kafkajs and @platformatic/kafka send with acks=-1 and their defaults. krafka and the native ceiling link one librdkafka, 2.12.1 vendored with krafka's three patches (\`vendor/README.md\`): no busy loop of the broker thread at the idempotent producer's in-flight cap; the keyless records of one \`rd_kafka_produce_batch\` call partitioned once and enqueued under one lock, which krafka's send(), sendBatch() and sendRaw() and the ceiling's main row use (its per-record \`rd_kafka_producev\` row, krafka's produce() and the other librdkafka-based clients do not); and produced messages allocated with mimalloc, so that the thread freeing them after their delivery reports does not hold up the thread producing (all of krafka's and the ceiling's rows); node-rdkafka and confluent use the librdkafka each bundles (versions in their rows). ${Object.keys(CONSUMER_TUNING).length ? `librdkafka-based consumers all get \`fetch.queue.backoff.ms=${P.fetchQueueBackoffMs}\` (librdkafka's default, 1000, stalls a consumer that has drained its 100,000-message prefetch queue for 1 s and caps every librdkafka consumer near 0.4 M msg/s here; krafka's extra row "default fetch.queue.backoff.ms" shows it); their other consumer settings are their defaults.` : 'Consumers use librdkafka\'s default fetch.queue.backoff.ms (1000).'} CPU seconds are the whole process's (all threads) over the timed window; the broker's CPU is not included. Event-loop delay is \`monitorEventLoopDelay\` (1 ms resolution) over the timed window. "Loop waits for a CPU" is the share of the timed window in which the event-loop thread was ready to run but had no CPU (Linux \`/proc/thread-self/schedstat\`): delay that the machine's load causes, not the loop's own work. The native ceiling has no event loop: its ELD cell (in italics) is the p99 time between wake-ups of a thread in its process that sleeps 1 ms at a time, measured the same way over the same window. A thread with nothing else to do is the best case for an event loop, so that figure is what this machine allows any event loop while that much Kafka traffic runs; beside each of the ceiling's produce runs, an event loop with nothing to do in a Node process of its own is measured over the same window too (the target row gives its median; \`bench/loop-floor.js\` measures it over longer runs). Rates are counted from the first message received to the last (group join excluded).`)
+  L.push(`**Method:** one contender at a time, in rounds (run 1 of every contender and scenario, then run 2, ...), so a slow spell of the shared machine hits one run of several contenders rather than every run of one; within a round, scenario by scenario, every contender's run of a scenario back to back, in reverse order every other round, so that a ratio to the native ceiling can be taken round by round from runs seconds apart; the disk is synced before every produce and end-to-end run; every run in a fresh child process; ${rep.runsPerScenario} run(s) per scenario, **median** shown. Topics have ${p.partitions} partitions (replication 1); fresh topics for produce, awaited and end-to-end runs; a fresh consumer group per consume run. Values are ${p.size} bytes; the consume topic's records have ${p.keySize}-byte keys and no headers. librdkafka-based clients (krafka, the native ceiling, node-rdkafka, confluent) produce with krafka's settings: \`enable.idempotence=true\`, \`acks=all\`, \`partitioner=murmur2_random\`; kafkajs and @platformatic/kafka send with acks=-1 and their defaults. krafka and the native ceiling link one librdkafka, 2.12.1 vendored with krafka's three patches (\`vendor/README.md\`): no busy loop of the broker thread at the idempotent producer's in-flight cap; the keyless records of one \`rd_kafka_produce_batch\` call partitioned once and enqueued under one lock, which krafka's send(), sendBatch() and sendRaw() and the ceiling's main row use (its per-record \`rd_kafka_producev\` row, krafka's produce() and the other librdkafka-based clients do not); and produced messages allocated with mimalloc, so that the thread freeing them after their delivery reports does not hold up the thread producing (all of krafka's and the ceiling's rows); node-rdkafka and confluent use the librdkafka each bundles (versions in their rows). ${Object.keys(CONSUMER_TUNING).length ? `librdkafka-based consumers all get \`fetch.queue.backoff.ms=${P.fetchQueueBackoffMs}\` (librdkafka's default, 1000, stalls a consumer that has drained its 100,000-message prefetch queue for 1 s and caps every librdkafka consumer near 0.4 M msg/s here; krafka's extra row "default fetch.queue.backoff.ms" shows it); their other consumer settings are their defaults.` : 'Consumers use librdkafka\'s default fetch.queue.backoff.ms (1000).'} CPU seconds are the whole process's (all threads) over the timed window; the broker's CPU is not included in them. "Broker CPU s" (produce) is the test broker's CPU (its process, /proc) over the client's whole run, scaled to the timed records' share of all it sent (warm-up included): the broker shares the clients' 2 CPUs here, so a pipelined producer's rate follows its own CPU and the broker's together; the broker's CPU per record varies from run to run whichever client runs (the raw runs in \`bench/results/latest.json\` have it per run), and most of the spread of the rates comes with it.${p.brokerWarmup ? ` Before the first round the broker has taken at least ${fmtInt(p.brokerWarmup)} records untimed (the consume topics' fills count), so that its JIT has compiled its produce path.` : ''} Event-loop delay is \`monitorEventLoopDelay\` (1 ms resolution) over the timed window. "Loop waits for a CPU" is the share of the timed window in which the event-loop thread was ready to run but had no CPU (Linux \`/proc/thread-self/schedstat\`): delay that the machine's load causes, not the loop's own work. The native ceiling has no event loop: its ELD cell (in italics) is the p99 time between wake-ups of a thread in its process that sleeps 1 ms at a time, measured the same way over the same window. A thread with nothing else to do is the best case for an event loop, so that figure is what this machine allows any event loop while that much Kafka traffic runs; beside each of the ceiling's produce runs, an event loop with nothing to do in a Node process of its own is measured over the same window too (the target row gives its median; \`bench/loop-floor.js\` measures it over longer runs). Rates are counted from the first message received to the last (group join excluded).`)
   L.push('')
 
   // 1 + 5: produce
@@ -589,8 +664,8 @@ function markdown(rep) {
   L.push('')
   L.push(`At most ${fmtInt(p.maxInFlight)} records unacknowledged, handed over in chunks of 1,000 per event-loop turn; timed from the first send to the last acknowledgement${p.produceWarmup ? `, after ${fmtInt(p.produceWarmup)} records sent the same way by the same producer untimed (every contender, the native ceiling too), so that V8 has compiled what the timed records run through, as in a producer that has been running a while` : ''}. ELD = event-loop delay (scenario 5). ÷ native is the ratio of the medians; for krafka the median of its round-by-round ratios (each run against the native ceiling's run of the same round, seconds apart) follows in brackets, and the targets below use that one.`)
   L.push('')
-  L.push('| client | API | msgs/s | runs (lowest–highest) | MB/s | CPU s | ELD p99 ms | loop waits for a CPU | ÷ native | ÷ best Node anchor |')
-  L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+  L.push('| client | API | msgs/s | runs (lowest–highest) | MB/s | CPU s | broker CPU s | ELD p99 ms | loop waits for a CPU | ÷ native | ÷ best Node anchor |')
+  L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const e of R.filter((r) => r.scenario === 'produce')) {
     const x = e.median || {}
     const isK = e.contender === 'krafka'
@@ -598,7 +673,7 @@ function markdown(rep) {
     const rounds = nRow ? roundRatios(e, nRow) : []
     const vsN = e.median === nativeProduce ? '1.00×' : ratio(x.msgsPerSec, nativeProduce && nativeProduce.msgsPerSec)
     const byRound = rounds.length ? ` (${median(rounds).toFixed(2)}× by round)` : ''
-    L.push(`| ${name(e)} | ${e.api} | ${fmtInt(x.msgsPerSec)} | ${range(e)} | ${fmt(x.mbPerSec)} | ${fmt(x.cpuSeconds, 2)} | ${eldCell(e, x)} | ${waitCell(x)} | ${vsN}${byRound} | ${isK ? ratio(x.msgsPerSec, bestP && bestP.value) : ''} |`)
+    L.push(`| ${name(e)} | ${e.api} | ${fmtInt(x.msgsPerSec)} | ${range(e)} | ${fmt(x.mbPerSec)} | ${fmt(x.cpuSeconds, 2)} | ${fmt(x.brokerCpuSeconds, 2)} | ${eldCell(e, x)} | ${waitCell(x)} | ${vsN}${byRound} | ${isK ? ratio(x.msgsPerSec, bestP && bestP.value) : ''} |`)
   }
   L.push('')
   const split = R.filter((r) => r.scenario === 'produce' && (r.contender === 'native' || r.contender === 'krafka')).map((e) => [e, threadSplit(e)]).filter(([, t]) => t)
@@ -709,7 +784,14 @@ function markdown(rep) {
   }
   const [pText, pVerdict] = vsNative(find('krafka', 'produce', kPName === 'sendBatch()' ? 'sendBatch' : 'send'), 0.9, 'produce')
   // Beside the rates: CPU for the same million records (steadier than rates on a shared machine).
-  const cpuVsNative = (k) => (k && nativeProduce && k.cpuSeconds && nativeProduce.cpuSeconds ? `; CPU ${fmt(k.cpuSeconds, 2)} s against native's ${fmt(nativeProduce.cpuSeconds, 2)} s` : '')
+  // With the broker's: on these shared CPUs the rate follows the two together.
+  const cpuVsNative = (k) => {
+    if (!(k && nativeProduce && k.cpuSeconds && nativeProduce.cpuSeconds)) return ''
+    const own = `; CPU ${fmt(k.cpuSeconds, 2)} s against native's ${fmt(nativeProduce.cpuSeconds, 2)} s`
+    if (!(k.brokerCpuSeconds && nativeProduce.brokerCpuSeconds)) return own
+    const [kt, nt] = [k.cpuSeconds + k.brokerCpuSeconds, nativeProduce.cpuSeconds + nativeProduce.brokerCpuSeconds]
+    return `${own}; with the broker's, ${fmt(kt, 2)} s against ${fmt(nt, 2)} s (native's ÷ this: ${(nt / kt).toFixed(2)})`
+  }
   const pCpu = cpuVsNative(kP)
   L.push(`| pipelined produce (${kPName}; send() ${kSend && nativeProduce ? (kSend.msgsPerSec / nativeProduce.msgsPerSec).toFixed(2) + '×' : '–'}) ≥ 0.90 × native | ${pText}${pCpu} | ${pVerdict} |`)
   // The columnar API, the mirror of rawBatches(): no object per record in or out.
