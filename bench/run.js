@@ -17,6 +17,7 @@
 //   BENCH_RSS=0             skip scenario 6 (RSS over 10,000,000 consumed messages: fills a
 //                           10 M-message topic first, ~1 GB on the broker, a few minutes)
 //   BENCH_RSS_COUNT=n       messages for scenario 6 (default 10,000,000)
+//   BENCH_MAX_IN_FLIGHT=n   scenario 1's cap on unacknowledged records (default 50,000)
 //   BENCH_OUT=file          markdown output (default BENCHMARKS.md at the repo root)
 //   BENCH_JSON=file         raw results (default bench/results/latest.json)
 //   BENCH_REPORT_ONLY=1     rewrite the markdown from BENCH_JSON's last run; measures nothing
@@ -63,7 +64,7 @@ const P = {
   produceCount: QUICK ? 50000 : 1000000,
   produceWarmup: QUICK ? 5000 : 100000,
   linger: 5,
-  maxInFlight: 50000,
+  maxInFlight: Number(env.BENCH_MAX_IN_FLIGHT || 50000),
   awaitCount: QUICK ? 500 : 10000,
   awaitWarmup: QUICK ? 20 : 100,
   awaitMaxSeconds: QUICK ? 5 : 60,
