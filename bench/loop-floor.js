@@ -14,12 +14,14 @@
 
 const { spawn, execFileSync } = require('node:child_process')
 const { idleLoop } = require('./lib/idle-loop')
+const { bootstrap: brokerAddress, Topics } = require('./lib/broker')
+const { median } = require('./lib/common')
 const path = require('node:path')
 const fs = require('node:fs')
 
 const root = path.join(__dirname, '..')
 const rounds = Number(process.argv[2] || 5)
-const bootstrap = process.env.KAFKA_BOOTSTRAP || JSON.parse(fs.readFileSync(path.join(root, 'test-env', 'env.json'), 'utf8')).bootstrap.plaintext
+const bootstrap = brokerAddress()
 const triple = /host: (\S+)/.exec(execFileSync('rustc', ['-vV'], { encoding: 'utf8' }))[1]
 const bin = process.env.BENCH_NATIVE_BIN || path.join(root, 'target', triple, 'release', 'krafka-bench')
 
@@ -38,12 +40,10 @@ function run(cmd, args, onStderr) {
   })
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-
 async function main() {
   if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: cargo build --release --target ${triple} -p krafka-bench`)
-  const { Admin } = require(root)
-  const admin = new Admin({ 'bootstrap.servers': bootstrap, 'broker.address.family': 'v4' })
+  // Each round's topic is dropped after it and its files gone before the next (see Topics#drop).
+  const topics = new Topics(bootstrap)
   // The quiet machine: the same loop over 1.5 s with nothing else running.
   const q = idleLoop()
   q.start()
@@ -53,8 +53,7 @@ async function main() {
   console.log(`quiet machine: idle loop p99 ${quiet.p99Ms.toFixed(2)} ms (max ${quiet.maxMs.toFixed(2)}, ${quiet.samples} samples)`)
   const p99s = []
   for (let i = 1; i <= rounds; i++) {
-    const topic = `loop-floor-${Date.now()}-${i}`
-    await admin.createTopics([{ topic, numPartitions: 3, replicationFactor: 1 }])
+    const topic = await topics.create('loop-floor')
     execFileSync('sync')
     // Over the ceiling's timed window, which it marks on stderr.
     const idle = idleLoop()
@@ -65,10 +64,11 @@ async function main() {
       idle.stop()
     }
     const loop = await idle.result
-    await admin.deleteTopics([topic]).catch(() => {})
+    await topics.drop(topic)
     p99s.push(loop.p99Ms)
     console.log(`round ${i}: native ceiling ${(native.msgsPerSec / 1e6).toFixed(2)} M msg/s over ${native.seconds.toFixed(2)} s; idle loop beside it p99 ${loop.p99Ms.toFixed(2)} ms (max ${loop.maxMs.toFixed(2)}, ${loop.samples} samples)`)
   }
+  await topics.close()
   console.log(`median of ${rounds} rounds: idle loop p99 ${median(p99s).toFixed(2)} ms while the native ceiling produces`)
 }
 

@@ -36,9 +36,9 @@ const { spawn, spawnSync, execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { randomBytes } = require('node:crypto')
 const { median } = require('./lib/common')
 const { idleLoop } = require('./lib/idle-loop')
+const { bootstrap, unique, Topics, brokerCpuSeconds } = require('./lib/broker')
 
 const root = path.join(__dirname, '..')
 const env = process.env
@@ -157,27 +157,6 @@ function log(...a) {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${a.join(' ')}\n`)
 }
 
-function bootstrap() {
-  if (env.KAFKA_BOOTSTRAP) return env.KAFKA_BOOTSTRAP
-  const f = path.join(root, 'test-env', 'env.json')
-  if (!fs.existsSync(f)) throw new Error(`${f} is missing: run \`npm run env:up\` first (or set KAFKA_BOOTSTRAP)`)
-  return JSON.parse(fs.readFileSync(f, 'utf8')).bootstrap.plaintext
-}
-
-/**
- * test-env/, when the broker benchmarked is the one `npm run env:up` started
- * here (its files and pid are then ours to read); null otherwise.
- */
-function testEnv() {
-  const dir = path.join(root, 'test-env')
-  try {
-    const plain = JSON.parse(fs.readFileSync(path.join(dir, 'env.json'), 'utf8')).bootstrap.plaintext
-    return !env.KAFKA_BOOTSTRAP || env.KAFKA_BOOTSTRAP === plain ? dir : null
-  } catch {
-    return null
-  }
-}
-
 function hostTriple() {
   const out = execFileSync('rustc', ['-vV'], { encoding: 'utf8' })
   return /host: (\S+)/.exec(out)[1]
@@ -199,58 +178,6 @@ function nativeBin() {
   return bin
 }
 
-const unique = (prefix) => `krafka-bench-${prefix}-${Date.now()}-${randomBytes(3).toString('hex')}`
-
-class Topics {
-  constructor(bootstrapServers) {
-    const { Admin } = require(root)
-    this.admin = new Admin({ 'bootstrap.servers': bootstrapServers, 'broker.address.family': 'v4' })
-    this.created = new Set()
-  }
-  async create(prefix) {
-    const topic = unique(prefix)
-    await this.admin.createTopics([{ topic, numPartitions: P.partitions, replicationFactor: 1 }])
-    this.created.add(topic)
-    for (let i = 0; i < 100; i++) {
-      // All topics, never partitionCounts(topic): naming a topic makes this long-lived
-      // handle refresh its metadata every topic.metadata.refresh.interval.ms (5 min),
-      // which re-creates it on a broker with auto.create.topics.enable=true after we deleted it.
-      const counts = await this.admin.partitionCounts().catch(() => ({}))
-      if (counts[topic] === P.partitions) break
-      await new Promise((r) => setTimeout(r, 100))
-    }
-    return topic
-  }
-  /**
-   * Deletes a topic and, on the test broker here, waits (up to 10 s) until
-   * its files are gone: env-up.sh's broker deletes them at once, so the page
-   * cache they held is free before the next run writes, rather than freed in
-   * the middle of a later run. On this virtual machine memory freed and left
-   * unused goes back to the host, and the broker's writes into it then cost
-   * it two to three times the CPU: freed at a random moment, it made the
-   * broker's CPU per record, and every rate, swing from run to run.
-   */
-  async drop(topic) {
-    this.created.delete(topic)
-    await this.admin.deleteTopics([topic]).catch((e) => log(`could not delete ${topic}: ${e.message}`))
-    const te = testEnv()
-    const dir = te && path.join(te, 'kafka-data')
-    for (let i = 0; dir && i < 100; i++) {
-      let left
-      try {
-        left = fs.readdirSync(dir).some((d) => d.startsWith(`${topic}-`))
-      } catch {
-        return
-      }
-      if (!left) return
-      await new Promise((r) => setTimeout(r, 100))
-    }
-  }
-  async dropAll() {
-    for (const t of [...this.created]) await this.drop(t)
-  }
-}
-
 /**
  * The machine's CPU time since boot (every CPU, idle included) and the part a
  * hypervisor took for other guests (`steal` in /proc/stat), in ticks; null
@@ -266,26 +193,6 @@ function cpuTicks() {
     return null
   }
 }
-
-/**
- * The CPU seconds (user and system) the test broker has used so far, or null
- * when the broker is not the one `npm run env:up` started here (its pid file
- * in test-env/run) or cannot be read. On this machine the broker shares the
- * clients' CPUs, so a client's rate follows its CPU and the broker's together.
- */
-function brokerCpuSeconds() {
-  try {
-    const te = testEnv()
-    if (!te) return null
-    const pid = fs.readFileSync(path.join(te, 'run', 'kafka.pid'), 'utf8').trim()
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-    clockTicks = clockTicks || Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }))
-    return { user: Number(f[11]) / clockTicks, system: Number(f[12]) / clockTicks }
-  } catch {
-    return null
-  }
-}
-let clockTicks = 0 // /proc's unit of CPU time per second (getconf CLK_TCK)
 
 /** Share of the machine's CPU time the hypervisor took between two cpuTicks(). */
 const stealShare = (a, b) => (a && b && b.total > a.total ? (b.steal - a.steal) / (b.total - a.total) : null)
@@ -418,8 +325,11 @@ async function main() {
   const bs = bootstrap()
   const facts = machine(bs)
   log(`broker ${bs}; contenders ${CONTENDERS.join(', ')}; scenarios ${SCENARIOS.join(', ')}; ${RUNS} run(s) each${QUICK ? ' (quick)' : ''}`)
-  const bin = CONTENDERS.includes('native') || SCENARIOS.some((s) => s === 'consume' || s === 'rss') ? nativeBin() : null
-  const topics = new Topics(bs)
+  // The broker's warm-up (below) runs before any produce scenario.
+  const warm = P.brokerWarmup > 0 && SCENARIOS.some((s) => s === 'produce' || s === 'e2e' || s === 'await')
+  // The native binary also fills the consume topics and warms the broker up.
+  const bin = warm || CONTENDERS.includes('native') || SCENARIOS.some((s) => s === 'consume' || s === 'rss') ? nativeBin() : null
+  const topics = new Topics(bs, { partitions: P.partitions, log })
   const results = []
   try {
     let consumeTopic = null
@@ -438,7 +348,6 @@ async function main() {
     // topic dropped at once, so the first run, like every later one, writes
     // into page cache a dropped topic has just given up (see Topics#drop).
     const filled = (consumeTopic ? P.consumeCount : 0) + (rssTopic ? P.rssCount : 0)
-    const warm = P.brokerWarmup > 0 && SCENARIOS.some((s) => s === 'produce' || s === 'e2e' || s === 'await')
     if (warm) {
       const t = await topics.create('warmup')
       await fill(bin, bs, t, Math.max(P.brokerWarmup - filled, BROKER_WARMUP_DROPPED))
