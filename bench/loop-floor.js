@@ -42,7 +42,7 @@ function run(cmd, args, onStderr) {
 
 async function main() {
   if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: cargo build --release --target ${triple} -p krafka-bench`)
-  // Each round's topic is dropped after it and its files gone before the next (see Topics#drop).
+  // Each round's topic is dropped after it and its files gone before the next (see Topics#drop in lib/broker.js).
   const topics = new Topics(bootstrap)
   // The quiet machine: the same loop over 1.5 s with nothing else running.
   const q = idleLoop()

@@ -346,7 +346,7 @@ async function main() {
     // records: until then each run costs it more CPU than the last, which
     // would favour whichever contender runs later. The last of them go to a
     // topic dropped at once, so the first run, like every later one, writes
-    // into page cache a dropped topic has just given up (see Topics#drop).
+    // into page cache a dropped topic has just given up (see Topics#drop in lib/broker.js).
     const filled = (consumeTopic ? P.consumeCount : 0) + (rssTopic ? P.rssCount : 0)
     if (warm) {
       const t = await topics.create('warmup')
@@ -414,7 +414,7 @@ async function main() {
           const broker1 = broker0 != null ? brokerCpuSeconds() : null
           if (broker1 != null) {
             // The broker's CPU over the child's whole run (warm-up included), its timed records' share;
-            // the kernel's part of it apart (page-cache writes: see Topics#drop).
+            // the kernel's part of it apart (page-cache writes: see Topics#drop in lib/broker.js).
             const share = params.count / (params.count + (params.warmup || 0))
             r.brokerSystemCpuSeconds = (broker1.system - broker0.system) * share
             r.brokerCpuSeconds = (broker1.user - broker0.user) * share + r.brokerSystemCpuSeconds
