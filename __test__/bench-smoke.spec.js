@@ -98,6 +98,24 @@ test('bench harness (BENCH_QUICK=1) yields numbers for krafka, the native ceilin
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
+test("bench's verdicts against the native ceiling use the median's distribution-free interval", () => {
+  const { medianInterval } = require(path.join(root, 'bench', 'lib', 'common.js'))
+  const ratios = (n) => Array.from({ length: n }, (_, i) => (80 + i) / 100).reverse() // unsorted on purpose
+  // 5 rounds: the lowest to the highest, 1 - 2/32 = 93.75 % (the rule the targets always had).
+  assert.deepEqual(medianInterval(ratios(5)), { low: 0.8, high: 0.84, level: 0.9375 })
+  // 9 rounds: one slow and one fast round fall outside, 1 - 2*10/512.
+  const nine = medianInterval(ratios(9))
+  assert.deepEqual([nine.low, nine.high], [0.81, 0.87])
+  assert.equal(nine.level, 1 - 20 / 512)
+  // 12 rounds: the third lowest to the third highest, never below 90 %.
+  const twelve = medianInterval(ratios(12))
+  assert.deepEqual([twelve.low, twelve.high], [0.82, 0.89])
+  assert.ok(twelve.level >= 0.9 && twelve.level < 0.97, String(twelve.level))
+  // Failed runs (null, NaN) are left out; none at all gives null.
+  assert.deepEqual(medianInterval([0.9, null, NaN, 1, 0.95]), { low: 0.9, high: 1, level: 0.75 })
+  assert.equal(medianInterval([]), null)
+})
+
 test('bench/producer-js-cost.js measures per-record CPU with its stand-in addon and on the mock cluster', { timeout: 60000 }, () => {
   // A profiling aid, not a benchmark: only that both modes run and print a figure.
   for (const mode of [[], ['mock']]) {

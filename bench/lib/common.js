@@ -17,6 +17,35 @@ function median(values) {
   return v.length === 0 ? null : percentile(v, 50)
 }
 
+/**
+ * A distribution-free confidence interval for the median of `values`: the
+ * k-th lowest and k-th highest value, k as large as keeps the chance that
+ * the true median lies between them at `level` or more (sign test: the count
+ * of values below the median is Binomial(n, 1/2)). Assumes nothing about the
+ * shape of the noise. With 3 to 7 values it is the lowest and the highest
+ * (5 values: 94 %); with 8 to 10, the second lowest and second highest
+ * (9: 96 %): more runs narrow it, where "every run" would only get harder
+ * to meet. Returns { low, high, level } (level: the interval's own), or
+ * null without values.
+ */
+function medianInterval(values, level = 0.9) {
+  const v = Float64Array.from(values.filter((x) => typeof x === 'number' && Number.isFinite(x))).sort()
+  const n = v.length
+  if (n === 0) return null
+  // below[j] = P(Binomial(n, 1/2) <= j)
+  const below = []
+  let c = 1
+  let sum = 0
+  for (let j = 0; j <= n; j++) {
+    sum += c / 2 ** n
+    below.push(sum)
+    c = (c * (n - j)) / (j + 1)
+  }
+  let k = 1
+  while (k + 1 <= Math.floor(n / 2) && 1 - 2 * below[k] >= level) k++
+  return { low: v[k - 1], high: v[n - k], level: n >= 2 ? 1 - 2 * below[k - 1] : 0 }
+}
+
 /** A 100-byte (or `size`) value, the same bytes the native ceiling sends. */
 function valueOf(size) {
   const b = Buffer.allocUnsafe(size)
@@ -293,4 +322,4 @@ function pkgVersion(name) {
   return JSON.parse(require('node:fs').readFileSync(f, 'utf8')).version
 }
 
-module.exports = { pkgVersion, percentile, median, valueOf, Meter, pipeline, timedPipeline, awaited, E2E, rssMb, withTimeout, sleep, nextTurn }
+module.exports = { pkgVersion, percentile, median, medianInterval, valueOf, Meter, pipeline, timedPipeline, awaited, E2E, rssMb, withTimeout, sleep, nextTurn }
