@@ -77,7 +77,7 @@ const senders = {
 }
 
 async function produce(p) {
-  const variant = p.variant || 'send'
+  const variant = (p.variant || 'send').replace(/@.*/, '') // send@20000: send() at another in-flight cap (run.js)
   const producer = await warmProducer(p, { 'linger.ms': p.linger })
   const meter = await timedPipeline(p, senders[variant](producer, p.topic, valueOf(p.size)))
   await withTimeout(30000, 'close', () => producer.close())
