@@ -62,7 +62,9 @@ const P = {
   keySize: 10,
   partitions: 3,
   produceCount: QUICK ? 50000 : 1000000,
-  produceWarmup: QUICK ? 5000 : 100000,
+  // Untimed records before each produce run's timed ones, every contender alike: enough for V8 to have
+  // compiled the paths and sized its heap (its young generation settles after ~600,000 records; bench/README.md).
+  produceWarmup: QUICK ? 5000 : 1000000,
   linger: 5,
   maxInFlight: Number(env.BENCH_MAX_IN_FLIGHT || 50000),
   awaitCount: QUICK ? 500 : 10000,
@@ -582,7 +584,7 @@ function markdown(rep) {
   const bestP = bestAnchor('produce', 'msgsPerSec', (a, b) => a > b)
   L.push(`## 1. Pipelined produce: ${fmtInt(p.produceCount)} × ${p.size} B, acks=all, linger.ms=${p.linger}`)
   L.push('')
-  L.push(`At most ${fmtInt(p.maxInFlight)} records unacknowledged (krafka's extra send() row: ${fmtInt(SEND_IN_FLIGHT)}, the README's advice for send()), handed over in chunks of 1,000 per event-loop turn; timed from the first send to the last acknowledgement${p.produceWarmup ? `, after ${fmtInt(p.produceWarmup)} records sent the same way by the same producer untimed (every contender, the native ceiling too), so that V8 has compiled what the timed records run through, as in a producer that has been running a while` : ''}. ELD = event-loop delay (scenario 5). ÷ native is the ratio of the medians; for krafka the median of its round-by-round ratios (each run against the native ceiling's run of the same round, seconds apart) follows in brackets, and the targets below use that one.`)
+  L.push(`At most ${fmtInt(p.maxInFlight)} records unacknowledged (krafka's extra send() row: ${fmtInt(SEND_IN_FLIGHT)}, the README's advice for send()), handed over in chunks of 1,000 per event-loop turn; timed from the first send to the last acknowledgement${p.produceWarmup ? `, after ${fmtInt(p.produceWarmup)} records sent the same way by the same producer untimed (every contender, the native ceiling too), so that V8 has compiled what the timed records run through and sized its heap, as in a producer that has been running a while` : ''}. ELD = event-loop delay (scenario 5). ÷ native is the ratio of the medians; for krafka the median of its round-by-round ratios (each run against the native ceiling's run of the same round, seconds apart) follows in brackets, and the targets below use that one.`)
   L.push('')
   L.push('| client | API | msgs/s | runs (lowest–highest) | MB/s | CPU s | broker CPU s | ELD p99 ms | loop waits for a CPU | ÷ native | ÷ best Node anchor |')
   L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
