@@ -81,8 +81,8 @@ const P = {
 }
 /** send()s in flight in krafka's extra send() row: README's advice (its "Producer" section). */
 const SEND_IN_FLIGHT = 20000
-/** Scenario 1's cap on unacknowledged records for a row: the variant's own (`name@n`), else the shared one. */
-const inFlightOf = (row) => (/^send@\d+$/.test(row.variant || '') ? Number(row.variant.split('@')[1]) : P.maxInFlight)
+/** Scenario 1's cap on unacknowledged records for a row: SEND_IN_FLIGHT for that send() row, else the shared one. */
+const inFlightOf = (row) => (row.variant === `send@${SEND_IN_FLIGHT}` ? SEND_IN_FLIGHT : P.maxInFlight)
 /** Records of the broker's warm-up that go to a topic dropped before the first round, at least (twice a produce run's). */
 const BROKER_WARMUP_DROPPED = 2000000
 /** librdkafka consumer settings given to every librdkafka-based consumer alike. */

@@ -11,12 +11,23 @@ const { randomBytes } = require('node:crypto')
 const root = path.join(__dirname, '..', '..')
 const env = process.env
 
+const envFile = path.join(root, 'test-env', 'env.json')
+
+/** test-env/env.json (written by `npm run env:up`), parsed; null when there is none. */
+function envJson() {
+  try {
+    return JSON.parse(fs.readFileSync(envFile, 'utf8'))
+  } catch {
+    return null
+  }
+}
+
 /** KAFKA_BOOTSTRAP, or the PLAINTEXT listener of the test broker. */
 function bootstrap() {
   if (env.KAFKA_BOOTSTRAP) return env.KAFKA_BOOTSTRAP
-  const f = path.join(root, 'test-env', 'env.json')
-  if (!fs.existsSync(f)) throw new Error(`${f} is missing: run \`npm run env:up\` first (or set KAFKA_BOOTSTRAP)`)
-  return JSON.parse(fs.readFileSync(f, 'utf8')).bootstrap.plaintext
+  const e = envJson()
+  if (!e) throw new Error(`${envFile} is missing: run \`npm run env:up\` first (or set KAFKA_BOOTSTRAP)`)
+  return e.bootstrap.plaintext
 }
 
 /**
@@ -24,13 +35,9 @@ function bootstrap() {
  * here (its files and pid are then ours to read); null otherwise.
  */
 function testEnv() {
-  const dir = path.join(root, 'test-env')
-  try {
-    const plain = JSON.parse(fs.readFileSync(path.join(dir, 'env.json'), 'utf8')).bootstrap.plaintext
-    return !env.KAFKA_BOOTSTRAP || env.KAFKA_BOOTSTRAP === plain ? dir : null
-  } catch {
-    return null
-  }
+  const e = envJson()
+  if (!e) return null
+  return !env.KAFKA_BOOTSTRAP || env.KAFKA_BOOTSTRAP === e.bootstrap.plaintext ? path.dirname(envFile) : null
 }
 
 /** A name no earlier run used (topics, consumer groups). */
