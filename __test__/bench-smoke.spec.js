@@ -1,6 +1,7 @@
 'use strict'
 // Smoke test of the benchmark harness (bench/run.js) in quick mode, for krafka,
-// the native ceiling and the JS floor only: every scenario must yield numbers.
+// the native ceiling, the JS floor and the promise-per-record reference only:
+// every scenario must yield numbers.
 // No timing assertions: benchmarks are not tests (see bench/README.md).
 const test = require('node:test')
 const assert = require('node:assert/strict')
@@ -19,14 +20,14 @@ test.before(() => {
   assert.equal(r.status, 0, 'cargo build -p krafka-bench failed')
 })
 
-test('bench harness (BENCH_QUICK=1) yields numbers for krafka, the native ceiling and the JS floor', { timeout: 60000 }, async () => {
+test('bench harness (BENCH_QUICK=1) yields numbers for krafka, the native ceiling, the JS floor and the promise reference', { timeout: 60000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'krafka-bench-smoke-'))
   const out = path.join(dir, 'BENCHMARKS.md')
   const json = path.join(dir, 'results.json')
   const env = {
     ...process.env,
     BENCH_QUICK: '1',
-    BENCH_CONTENDERS: 'native,floor,krafka',
+    BENCH_CONTENDERS: 'native,floor,krafka,promise',
     BENCH_OUT: out,
     BENCH_JSON: json,
     BENCH_BUILD: '0',
@@ -50,6 +51,8 @@ test('bench harness (BENCH_QUICK=1) yields numbers for krafka, the native ceilin
     ['native', 'e2e', ['p50Ms', 'p99Ms', 'samples']],
     ['floor', 'consume', ['msgsPerSec', 'cpuSeconds']],
     ['krafka', 'produce', ['msgsPerSec', 'mbPerSec', 'cpuSeconds', 'eldP99Ms']],
+    // The promise-per-record reference beside krafka's send() (contenders/promise.js), on the real broker.
+    ['promise', 'produce', ['msgsPerSec', 'cpuSeconds', 'eldP99Ms']],
     ['krafka', 'await', ['p50Ms', 'p99Ms', 'samples']],
     ['krafka', 'consume', ['msgsPerSec', 'cpuSeconds', 'eldP99Ms']],
     ['krafka', 'e2e', ['p50Ms', 'p99Ms', 'samples']],
@@ -74,7 +77,7 @@ test('bench harness (BENCH_QUICK=1) yields numbers for krafka, the native ceilin
   assert.match(md, /## 1\. Pipelined produce/)
   assert.match(md, /an idle Node event loop in a process of its own beside the ceiling's produce: [\d.]+ ms/)
   // Every produce run, the native ceiling's too, sent its warm-up records untimed first (and says so).
-  for (const r of rows.filter((r) => r.scenario === 'produce' && (r.contender === 'native' || r.contender === 'krafka'))) {
+  for (const r of rows.filter((r) => r.scenario === 'produce' && r.contender !== 'floor')) {
     assert.equal(r.median.warmup, 5000, `${r.contender} produce [${r.variant}]: warm-up`)
     // ... and measured its producing thread's CPU (Linux schedstat) for the per-thread table.
     const producing = r.contender === 'native' ? 'main' : 'event-loop'
@@ -83,6 +86,8 @@ test('bench harness (BENCH_QUICK=1) yields numbers for krafka, the native ceilin
   assert.match(md, /after 5,000 records sent the same way by the same producer untimed/)
   assert.match(md, /\| krafka \| sendRaw\(\)[^\n]*\| \d[\d,]* \| \d[\d,]* \| \d[\d,]* \| \d[\d,]* \| \d[\d,]* \|\n/)
   assert.match(md, /## Targets/)
+  // krafka's send() event-loop figure stands beside the reference's at the same cap.
+  assert.match(md, /produce send\(\) [\d.]+ ms \([^)]*the promise-per-record reference [\d.]+ ms\)/)
   assert.match(md, /pipelined produce with no object per record \(sendRaw\(\)\) ≥ 0\.90 × native \| \d/)
   assert.match(md, /BENCH_QUICK=1/)
   // The broker's CPU beside each produce run (it shares the CPUs here): a

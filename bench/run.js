@@ -46,7 +46,7 @@ const QUICK = env.BENCH_QUICK === '1'
 const RUNS = Number(env.BENCH_RUNS || (QUICK ? 1 : 3))
 const EXTRAS = env.BENCH_EXTRAS ? env.BENCH_EXTRAS === '1' : !QUICK
 const RSS = !QUICK && env.BENCH_RSS !== '0'
-const ALL_CONTENDERS = ['native', 'floor', 'krafka', 'confluent', 'node-rdkafka', 'kafkajs', 'platformatic']
+const ALL_CONTENDERS = ['native', 'floor', 'krafka', 'promise', 'confluent', 'node-rdkafka', 'kafkajs', 'platformatic']
 const ANCHORS = ['confluent', 'node-rdkafka', 'kafkajs', 'platformatic']
 const ALL_SCENARIOS = ['produce', 'await', 'consume', 'e2e', 'rss']
 const list = (v, all) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : all)
@@ -91,6 +91,7 @@ const CONSUMER_TUNING = P.fetchQueueBackoffMs === 'default' ? {} : { 'fetch.queu
 const LABELS = {
   native: 'native ceiling (Rust rdkafka)',
   floor: 'JS floor (pure JS)',
+  promise: 'promise-per-record reference',
   krafka: 'krafka',
   confluent: '@confluentinc/kafka-javascript',
   'node-rdkafka': 'node-rdkafka',
@@ -120,6 +121,11 @@ function plan(c) {
       add('consume', 'for-await', 'same, yielded through for await', true)
       add('consume', 'copy', 'Buffer.from copies (pooled) instead of views', true)
       add('consume', 'copy-own', 'one ArrayBuffer per Buffer (as napi_create_buffer_copy)', true)
+      break
+    case 'promise':
+      // Beside krafka's send() rows: what a promise per record costs whoever makes it (contenders/promise.js).
+      add('produce', 'send', "send() keeping only a promise per record; each turn's records in one krafka sendRaw()")
+      add('produce', `send@${SEND_IN_FLIGHT}`, `same, at most ${fmtInt(SEND_IN_FLIGHT)} in flight`, true)
       break
     case 'krafka':
       add('produce', 'send', 'send() per record, pipelined')
@@ -389,7 +395,7 @@ async function main() {
         let fresh = null
         switch (row.scenario) {
           case 'produce':
-            fresh = c === 'floor' ? null : await topics.create('produce')
+            fresh = await topics.create('produce')
             Object.assign(params, { topic: fresh, count: P.produceCount, warmup: P.produceWarmup, linger: P.linger, maxInFlight: inFlightOf(row) })
             break
           case 'await':
@@ -562,7 +568,7 @@ function markdown(rep) {
   const eldCell = (e, x) => (e.contender === 'native' ? (x.tickP99Ms != null ? `_${fmt(x.tickP99Ms)}_` : '–') : fmt(x.eldP99Ms))
   // Share of the timed window the event-loop thread was runnable but had no CPU (schedstat).
   const waitCell = (x) => (x.loopWaitShare != null ? `${fmt(x.loopWaitShare * 100, 0)} %` : '–')
-  const name = (e) => `${e.errors.length ? (e.median ? '⚠ ' : '✗ ') : ''}${e.label}${e.contender === 'krafka' || e.contender === 'native' || e.contender === 'floor' ? '' : ` ${e.median && e.median.version ? e.median.version : ''}`}`.trim()
+  const name = (e) => `${e.errors.length ? (e.median ? '⚠ ' : '✗ ') : ''}${e.label}${['krafka', 'native', 'floor', 'promise'].includes(e.contender) ? '' : ` ${e.median && e.median.version ? e.median.version : ''}`}`.trim()
   const L = []
   const p = rep.params
   L.push('# Benchmarks')
@@ -584,7 +590,7 @@ function markdown(rep) {
   const bestP = bestAnchor('produce', 'msgsPerSec', (a, b) => a > b)
   L.push(`## 1. Pipelined produce: ${fmtInt(p.produceCount)} × ${p.size} B, acks=all, linger.ms=${p.linger}`)
   L.push('')
-  L.push(`At most ${fmtInt(p.maxInFlight)} records unacknowledged (krafka's extra send() row: ${fmtInt(SEND_IN_FLIGHT)}, the README's advice for send()), handed over in chunks of 1,000 per event-loop turn; timed from the first send to the last acknowledgement${p.produceWarmup ? `, after ${fmtInt(p.produceWarmup)} records sent the same way by the same producer untimed (every contender, the native ceiling too), so that V8 has compiled what the timed records run through and sized its heap, as in a producer that has been running a while` : ''}. ELD = event-loop delay (scenario 5). ÷ native is the ratio of the medians; for krafka the median of its round-by-round ratios (each run against the native ceiling's run of the same round, seconds apart) follows in brackets, and the targets below use that one.`)
+  L.push(`At most ${fmtInt(p.maxInFlight)} records unacknowledged (the extra send() rows of krafka and the promise-per-record reference: ${fmtInt(SEND_IN_FLIGHT)}, the README's advice for send()), handed over in chunks of 1,000 per event-loop turn; timed from the first send to the last acknowledgement${p.produceWarmup ? `, after ${fmtInt(p.produceWarmup)} records sent the same way by the same producer untimed (every contender, the native ceiling too), so that V8 has compiled what the timed records run through and sized its heap, as in a producer that has been running a while` : ''}. ELD = event-loop delay (scenario 5). ÷ native is the ratio of the medians; for krafka the median of its round-by-round ratios (each run against the native ceiling's run of the same round, seconds apart) follows in brackets, and the targets below use that one.`)
   L.push('')
   L.push('| client | API | msgs/s | runs (lowest–highest) | MB/s | CPU s | broker CPU s | ELD p99 ms | loop waits for a CPU | ÷ native | ÷ best Node anchor |')
   L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
@@ -738,13 +744,21 @@ function markdown(rep) {
   const kAw = med('krafka', 'await')
   L.push(`| awaited send p50 ≤ 1 ms | ${kAw ? fmt(kAw.p50Ms, 3) + ' ms' : '–'} | ${yes(kAw ? kAw.p50Ms <= 1 : null)} |`)
   const kB = med('krafka', 'consume', 'batches')
+  // send()'s rows carry the promise-per-record reference's figure at the same cap (contenders/promise.js).
+  const promiseRef = { 'produce send()': med('promise', 'produce', 'send'), [`produce send() at ${fmtInt(SEND_IN_FLIGHT)} in flight`]: med('promise', 'produce', `send@${SEND_IN_FLIGHT}`) }
   const elds = [['produce send()', kSend], [`produce send() at ${fmtInt(SEND_IN_FLIGHT)} in flight`, med('krafka', 'produce', `send@${SEND_IN_FLIGHT}`)], ['produce sendBatch()', kSendBatch], ['produce produce()', med('krafka', 'produce', 'produce')], ['produce sendRaw()', kRawP], ['consume for await', kC], ['consume batches()', kB], ['consume rawBatches()', kRaw]].filter(([, x]) => x && x.eldP99Ms != null)
   const eldMax = elds.length ? Math.max(...elds.map(([, x]) => x.eldP99Ms)) : null
   const eldOver = elds.filter(([, x]) => x.eldP99Ms > 5).map(([n]) => n)
   const ticks = [['produce', nativeProduce], ['consume', nativeC]].filter(([, x]) => x && x.tickP99Ms != null)
   const idleNote = nativeProduce && nativeProduce.idleLoopP99Ms != null ? `; an idle Node event loop in a process of its own beside the ceiling's produce: ${fmt(nativeProduce.idleLoopP99Ms)} ms` : ''
   const floorNote = ticks.length ? ` (machine floor, the native ceiling's 1 ms ticker: ${ticks.map(([n, x]) => `${n} ${fmt(x.tickP99Ms)} ms`).join(', ')}${idleNote})` : ''
-  L.push(`| event-loop delay p99 ≤ 5 ms during 1 and 3 | ${elds.map(([n, x]) => `${n} ${fmt(x.eldP99Ms)} ms${x.loopWaitShare != null ? ` (loop waits ${fmt(x.loopWaitShare * 100, 0)} %)` : ''}`).join('; ') || '–'}${floorNote} | ${yes(eldMax == null ? null : eldMax <= 5)}${eldOver.length && eldOver.length < elds.length ? ` (over 5 ms: ${eldOver.join(', ')}; the other ${elds.length - eldOver.length} within)` : ''} |`)
+  const eldNote = (n, x) => {
+    const notes = []
+    if (x.loopWaitShare != null) notes.push(`loop waits ${fmt(x.loopWaitShare * 100, 0)} %`)
+    if (promiseRef[n] && promiseRef[n].eldP99Ms != null) notes.push(`the promise-per-record reference ${fmt(promiseRef[n].eldP99Ms)} ms`)
+    return notes.length ? ` (${notes.join(', ')})` : ''
+  }
+  L.push(`| event-loop delay p99 ≤ 5 ms during 1 and 3 | ${elds.map(([n, x]) => `${n} ${fmt(x.eldP99Ms)} ms${eldNote(n, x)}`).join('; ') || '–'}${floorNote} | ${yes(eldMax == null ? null : eldMax <= 5)}${eldOver.length && eldOver.length < elds.length ? ` (over 5 ms: ${eldOver.join(', ')}; the other ${elds.length - eldOver.length} within)` : ''} |`)
   const kR = med('krafka', 'rss', 'for-await')
   let rssCh = null
   if (kR && kR.rss && kR.rss.length > 1 && kR.rssChanges && kR.rssChanges.length) {

@@ -78,8 +78,13 @@ const senders = {
 
 async function produce(p) {
   const variant = (p.variant || 'send').replace(/@.*/, '') // send@20000: send() at another in-flight cap (run.js)
+  return produceWith(p, senders[variant])
+}
+
+/** Scenario 1 through one of `senders` (or the JS floor's, contenders/floor.js) on a warmed-up krafka producer. */
+async function produceWith(p, sender) {
   const producer = await warmProducer(p, { 'linger.ms': p.linger })
-  const meter = await timedPipeline(p, senders[variant](producer, p.topic, valueOf(p.size)))
+  const meter = await timedPipeline(p, sender(producer, p.topic, valueOf(p.size)))
   await withTimeout(30000, 'close', () => producer.close())
   const r = meter.result()
   return { count: p.count, warmup: p.warmup || 0, msgsPerSec: p.count / r.seconds, mbPerSec: (p.count * p.size) / r.seconds / 1e6, ...r }
@@ -181,4 +186,5 @@ module.exports = {
   version: () => `${require('../../package.json').version} (librdkafka ${librdkafkaVersion})`,
   scenarios: { produce, await: awaitedSends, consume, e2e },
   senders, // for bench/producer-js-cost.js
+  produceWith, // for contenders/floor.js
 }
