@@ -258,6 +258,12 @@ export interface LogEntry {
 }
 
 /**
+ * Fills `promises[i]` with a new pending promise and `numbers[i]` with its
+ * number, for every i of `numbers`.
+ */
+export declare function makePromises(promises: unknown[], numbers: Uint32Array): void
+
+/**
  * A batch of consumed messages in columns, as the core lays it out
  * (`krafka_core::batch`). lib/consumer.js builds message objects from it, or hands
  * it out as is (`rawBatches()`); keys and values are views into `data`.
@@ -322,6 +328,12 @@ export interface PackedResult {
  * `Either`/`Option` conversions were a third of the call's cost.
  */
 export declare function produceOne(producer: number, topic: number, value: Buffer | undefined | null, key: Buffer | undefined | null, partition: number, timestamp: number, id: number): void
+
+/**
+ * Settles promises `numbers[0..n]` with `values[0..n]`, in order: resolves
+ * them, or rejects them when `reject`. Unknown or settled numbers are skipped.
+ */
+export declare function settlePromises(numbers: Uint32Array, values: unknown[], n: number, reject: boolean): void
 
 /** A topic partition with an optional offset. */
 export interface TopicPartition {

@@ -842,4 +842,6 @@ module.exports.NativeProducer = nativeBinding.NativeProducer
 module.exports.builtinFeatures = nativeBinding.builtinFeatures
 module.exports.checkKerberosNative = nativeBinding.checkKerberosNative
 module.exports.librdkafkaVersion = nativeBinding.librdkafkaVersion
+module.exports.makePromises = nativeBinding.makePromises
 module.exports.produceOne = nativeBinding.produceOne
+module.exports.settlePromises = nativeBinding.settlePromises

@@ -305,6 +305,73 @@ test('a record stuck in flight holds up nothing: 200,000 others are acknowledged
   await p.close()
 })
 
+test('send() far past 20,000 in flight (promises the addon makes): every record resolves with its own report, in report order, and lands', { timeout: 120000 }, async () => {
+  // Beyond 20,000 send()s in flight, lib/producer.js hands out promises the
+  // addon made (lib/promises.js) and settles them a batch at a time; in-flight
+  // counts swinging between 10,000 and 45,000 switch between the two kinds
+  // again and again, so reports of both kinds meet in the same delivery batches.
+  const topic = await createTopic(3)
+  const p = new Producer(plaintext({ 'linger.ms': 5 }))
+  const total = 150000
+  const order = [] // [partition, offset, i] in the order the promises' reactions run
+  const all = []
+  let inFlight = 0
+  let wake = null
+  for (let i = 0; i < total; i++) {
+    inFlight++
+    all.push(
+      p.send({ topic, value: `r${i}` }).then((r) => {
+        order.push([r.partition, r.offset, i])
+        if (--inFlight <= 10000 && wake) wake()
+        return r
+      })
+    )
+    if (inFlight >= 45000) await new Promise((r) => (wake = r))
+    wake = null
+  }
+  const reports = await Promise.all(all)
+  await p.close()
+  assert.equal(order.length, total)
+  assert.equal(new Set(reports.map((r) => `${r.partition}:${r.offset}`)).size, total, 'two records got the same report')
+  assert.ok(reports.every((r) => r.topic === topic && r.timestamp > 0))
+  // Within a partition the broker assigns offsets in send order, and the promises settle in report order.
+  const last = [-1, -1, -1]
+  const lastI = [-1, -1, -1]
+  for (const [part, off, i] of order) {
+    assert.ok(off > last[part] && i > lastI[part], `partition ${part}: record ${i} (offset ${off}) settled after record ${lastI[part]} (offset ${last[part]})`)
+    last[part] = off
+    lastI[part] = i
+  }
+  // What each promise said is what the broker holds.
+  const c = consumerFor(topic)
+  const got = await consumeN(c, total, 60000)
+  await c.close()
+  assert.equal(got.length, total)
+  const where = new Map(got.map((m) => [`${m.partition}:${m.offset}`, m.value.toString()]))
+  reports.forEach((r, i) => assert.equal(where.get(`${r.partition}:${r.offset}`), `r${i}`))
+})
+
+test('send() far past 20,000 in flight: records that cannot be delivered reject with KafkaErrors naming the topic', { timeout: 60000 }, async () => {
+  const missing = unique('no-such-topic')
+  const p = new Producer(plaintext({ 'allow.auto.create.topics': false, 'message.timeout.ms': 3000 }))
+  const out = await Promise.allSettled(Array.from({ length: 30000 }, (_, i) => p.send({ topic: missing, value: `x${i}` })))
+  const bad = out.filter((o) => !(o.status === 'rejected' && o.reason instanceof KafkaError && o.reason.message.includes(missing)))
+  assert.deepEqual(bad.slice(0, 3), [], `${bad.length} of 30,000 did not reject with a KafkaError naming ${missing}`)
+  await p.close()
+})
+
+test('send() past 20,000 in flight keeps a third of the heap per record: the promise alone, no resolve function', () => {
+  // bench/promise-bytes.js counts heap bytes kept per pending send() (a
+  // producer with no broker), after two full GCs: what every young-generation
+  // GC copies while the records are in flight.
+  const out = execFileSync(process.execPath, ['--expose-gc', join(__dirname, '..', 'bench', 'promise-bytes.js'), '--json'], { encoding: 'utf8' })
+  const b = JSON.parse(out)
+  // The first 20,000: a promise made in JS and its resolve, and nothing else of krafka's.
+  assert.ok(b.krafkaFirst20000 < b.withResolve + 24, JSON.stringify(b))
+  // Past them: the promise the addon made, about what a bare promise is.
+  assert.ok(b.krafkaPast20000 < b.bare + 24 && b.krafkaPast20000 < b.withResolve / 2, JSON.stringify(b))
+})
+
 test('a record of the wrong shape is a TypeError naming the field', async () => {
   const p = new Producer(plaintext())
   await assert.rejects(p.send({ topic: 't', value: 42 }), (e) => e instanceof TypeError && /record\.value/.test(e.message))

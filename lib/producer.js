@@ -10,6 +10,7 @@ const { native, DEFAULT_TIMEOUT_MS, NATIVE, noop, emitStats } = require('./clien
 const { KafkaError, decodeError, fromNative, call, callAsync, emitClientError } = require('./error')
 const { splitCallbacks, fetchToken } = require('./config')
 const { toNativeRecord, Packer, checkRaw, RawChunk, CHUNK_RECORDS, CHUNK_BYTES } = require('./record')
+const promises = require('./promises')
 
 /**
  * How long delivery reports are settled in one event-loop turn; later reports
@@ -18,11 +19,24 @@ const { toNativeRecord, Packer, checkRaw, RawChunk, CHUNK_RECORDS, CHUNK_BYTES }
  */
 const SETTLE_MS = 1
 
+/**
+ * How many send()s in flight get a promise made here; those past it get one
+ * the addon made (lib/promises.js). Made here, a promise with its resolve is
+ * about 160 bytes for every young-generation GC to copy until its record is
+ * acknowledged; the addon's is about 46 but costs some 220 ns more to make and
+ * settle, so it pays only when many are in flight. With 50,000 in flight they
+ * cut send()'s event-loop p99 from 8-12 to 6-9 ms at a slightly higher rate;
+ * up to 20,000 (README's advice) nothing changes (bench/README.md, "What a
+ * promise per record costs").
+ */
+const JS_PROMISES = 20000
+
 class Producer extends EventEmitter {
   #native
   // Records in flight, by id, in a ring: id's slot is `id & #mask`. For send(),
-  // the slot is the promise's resolve function (a failure resolves it with a
-  // rejected promise), with its topic in the parallel array; for produce(), its
+  // the slot is its promise's resolve function (a failure resolves it with a
+  // rejected promise) or, for a promise the addon made, that promise's number
+  // (lib/promises.js), with its topic in the parallel array; for produce(), its
   // onDelivery (or noop), marked ON_DELIVERY in #marks. A sendBatch() or
   // sendRaw() takes a range of ids instead (#entries), with nothing per record.
   // Fixed arrays, not a Map, no object per send() and no array that grows and
@@ -38,6 +52,7 @@ class Producer extends EventEmitter {
   #takenTopic = undefined
   #base = 1 // ids below it are settled or in #far
   #live = 0 // records in flight: in the ring, in #far and in #entries
+  #jsPromises = 0 // send()s in flight whose promise was made here (see JS_PROMISES)
   // Open sendBatch()/sendRaw() entries, by first id: { first, n, pending, left, at, ... }.
   #entries = []
   #inEntries = 0 // their records not yet settled
@@ -77,13 +92,19 @@ class Producer extends EventEmitter {
     } catch (e) {
       return Promise.reject(e)
     }
-    // Only `resolve` is kept: one function fewer alive per record in flight
-    // for every young-generation GC to copy (50,000 in flight in the
-    // benchmark's send() runs: 8-9 % less CPU, 5-10 % more records/s).
-    // One shared executor (see takeResolve), not a closure per send().
-    const promise = new Promise(takeResolve)
-    const id = this.#track(taken, undefined, rec.topic)
-    taken = undefined
+    // Up to JS_PROMISES in flight, a promise made here (the cheapest to make
+    // and settle); beyond, one the addon made (the cheapest for the GC).
+    let promise
+    let id
+    if (this.#jsPromises < JS_PROMISES) {
+      promise = new Promise(takeResolve)
+      id = this.#track(taken, undefined, rec.topic)
+      taken = undefined
+      this.#jsPromises++
+    } else {
+      promise = promises.take()
+      id = this.#track(promises.taken.number, undefined, rec.topic)
+    }
     try {
       this.#add(rec, id)
     } catch (e) {
@@ -434,6 +455,7 @@ class Producer extends EventEmitter {
       if (b.left === 0) return // the batch already failed
       if (err) {
         b.left = 0
+        promises.flush()
         b.reject(err)
         return
       }
@@ -443,18 +465,28 @@ class Producer extends EventEmitter {
       b.at[i * 3] = partition
       b.at[i * 3 + 1] = offset
       b.at[i * 3 + 2] = ts
-      if (--b.left === 0) b.resolve(reportsOf(b))
+      if (--b.left === 0) {
+        promises.flush()
+        b.resolve(reportsOf(b))
+      }
       return
     }
     const e = this.#take(id)
     if (e === undefined) return
     const mark = this.#takenMark
     const topic = this.#takenTopic
-    // A send() (e resolves its promise) or a produce() (e is its onDelivery).
+    // A send() (e is its promise's number) or a produce() (e is its onDelivery).
     if (mark === ON_DELIVERY) {
       if (e !== noop) callback(e, err || null, err ? null : { topic, partition, offset, timestamp: ts >= 0 ? ts : null })
-    } else if (err) e(Promise.reject(err))
-    else e({ topic, partition, offset, timestamp: ts >= 0 ? ts : null })
+    } else if (typeof e === 'number') {
+      if (err) promises.reject(e, err)
+      else promises.resolve(e, { topic, partition, offset, timestamp: ts >= 0 ? ts : null }) // at the batch's end
+    } else {
+      this.#jsPromises--
+      promises.flush() // the addon's queued before it go first: promises settle in report order
+      if (err) e(Promise.reject(err))
+      else e({ topic, partition, offset, timestamp: ts >= 0 ? ts : null })
+    }
   }
 
   /**
@@ -485,7 +517,10 @@ class Producer extends EventEmitter {
         o += 3
       }
       e.left -= j - i
-      if (e.left === 0) e.resolve(reportsOf(e))
+      if (e.left === 0) {
+        promises.flush()
+        e.resolve(reportsOf(e))
+      }
     } else {
       while (j < end && ids[j] === id) {
         j++
@@ -656,6 +691,7 @@ class Producer extends EventEmitter {
         }
       }
     }
+    promises.flush()
     this.#compact()
     this.#drainWaiting()
     this.#release()
@@ -720,16 +756,6 @@ function batchReports(e) {
   return out
 }
 
-/**
- * The executor of every send() promise: it leaves the promise's resolve in
- * `taken` for send() to pick up at once. A closure per send() would be one
- * more object (and context) per record for the young-generation GC.
- */
-let taken
-function takeResolve(resolve) {
-  taken = resolve
-}
-
 /** A key or value for produceOne, which takes plain types: each union its arguments would need costs napi type checks on every call. */
 function bytesOrNull(v) {
   return v == null ? null : typeof v === 'string' ? Buffer.from(v) : v
@@ -747,6 +773,16 @@ function callback(cb, err, report) {
       throw e
     })
   }
+}
+
+/**
+ * The executor of send()'s own promises: it leaves the promise's resolve in
+ * `taken` for send() to pick up at once. A closure per send() would be one
+ * more object (and context) per record for the young-generation GC.
+ */
+let taken
+function takeResolve(resolve) {
+  taken = resolve
 }
 
 module.exports = { Producer, RawReports }

@@ -9,6 +9,7 @@ mod consumer;
 mod error;
 mod mock;
 mod producer;
+mod promises;
 
 use napi_derive::napi;
 
