@@ -81,7 +81,7 @@ async function produce(p) {
   return produceWith(p, senders[variant])
 }
 
-/** Scenario 1 through one of `senders` (or the JS floor's, contenders/floor.js) on a warmed-up krafka producer. */
+/** Scenario 1 through one of `senders` (or the promise-per-record reference's, contenders/promise.js) on a warmed-up krafka producer. */
 async function produceWith(p, sender) {
   const producer = await warmProducer(p, { 'linger.ms': p.linger })
   const meter = await timedPipeline(p, sender(producer, p.topic, valueOf(p.size)))
@@ -186,5 +186,5 @@ module.exports = {
   version: () => `${require('../../package.json').version} (librdkafka ${librdkafkaVersion})`,
   scenarios: { produce, await: awaitedSends, consume, e2e },
   senders, // for bench/producer-js-cost.js
-  produceWith, // for contenders/floor.js
+  produceWith, // for contenders/promise.js
 }
