@@ -744,21 +744,20 @@ function markdown(rep) {
   const kAw = med('krafka', 'await')
   L.push(`| awaited send p50 ≤ 1 ms | ${kAw ? fmt(kAw.p50Ms, 3) + ' ms' : '–'} | ${yes(kAw ? kAw.p50Ms <= 1 : null)} |`)
   const kB = med('krafka', 'consume', 'batches')
-  // send()'s rows carry the promise-per-record reference's figure at the same cap (contenders/promise.js).
-  const promiseRef = { 'produce send()': med('promise', 'produce', 'send'), [`produce send() at ${fmtInt(SEND_IN_FLIGHT)} in flight`]: med('promise', 'produce', `send@${SEND_IN_FLIGHT}`) }
-  const elds = [['produce send()', kSend], [`produce send() at ${fmtInt(SEND_IN_FLIGHT)} in flight`, med('krafka', 'produce', `send@${SEND_IN_FLIGHT}`)], ['produce sendBatch()', kSendBatch], ['produce produce()', med('krafka', 'produce', 'produce')], ['produce sendRaw()', kRawP], ['consume for await', kC], ['consume batches()', kB], ['consume rawBatches()', kRaw]].filter(([, x]) => x && x.eldP99Ms != null)
+  // [what, krafka's median, the promise-per-record reference's at the same cap (send() rows only; contenders/promise.js)]
+  const elds = [['produce send()', kSend, med('promise', 'produce', 'send')], [`produce send() at ${fmtInt(SEND_IN_FLIGHT)} in flight`, med('krafka', 'produce', `send@${SEND_IN_FLIGHT}`), med('promise', 'produce', `send@${SEND_IN_FLIGHT}`)], ['produce sendBatch()', kSendBatch], ['produce produce()', med('krafka', 'produce', 'produce')], ['produce sendRaw()', kRawP], ['consume for await', kC], ['consume batches()', kB], ['consume rawBatches()', kRaw]].filter(([, x]) => x && x.eldP99Ms != null)
   const eldMax = elds.length ? Math.max(...elds.map(([, x]) => x.eldP99Ms)) : null
   const eldOver = elds.filter(([, x]) => x.eldP99Ms > 5).map(([n]) => n)
   const ticks = [['produce', nativeProduce], ['consume', nativeC]].filter(([, x]) => x && x.tickP99Ms != null)
   const idleNote = nativeProduce && nativeProduce.idleLoopP99Ms != null ? `; an idle Node event loop in a process of its own beside the ceiling's produce: ${fmt(nativeProduce.idleLoopP99Ms)} ms` : ''
   const floorNote = ticks.length ? ` (machine floor, the native ceiling's 1 ms ticker: ${ticks.map(([n, x]) => `${n} ${fmt(x.tickP99Ms)} ms`).join(', ')}${idleNote})` : ''
-  const eldNote = (n, x) => {
+  const eldNote = (x, ref) => {
     const notes = []
     if (x.loopWaitShare != null) notes.push(`loop waits ${fmt(x.loopWaitShare * 100, 0)} %`)
-    if (promiseRef[n] && promiseRef[n].eldP99Ms != null) notes.push(`the promise-per-record reference ${fmt(promiseRef[n].eldP99Ms)} ms`)
+    if (ref && ref.eldP99Ms != null) notes.push(`the promise-per-record reference ${fmt(ref.eldP99Ms)} ms`)
     return notes.length ? ` (${notes.join(', ')})` : ''
   }
-  L.push(`| event-loop delay p99 ≤ 5 ms during 1 and 3 | ${elds.map(([n, x]) => `${n} ${fmt(x.eldP99Ms)} ms${eldNote(n, x)}`).join('; ') || '–'}${floorNote} | ${yes(eldMax == null ? null : eldMax <= 5)}${eldOver.length && eldOver.length < elds.length ? ` (over 5 ms: ${eldOver.join(', ')}; the other ${elds.length - eldOver.length} within)` : ''} |`)
+  L.push(`| event-loop delay p99 ≤ 5 ms during 1 and 3 | ${elds.map(([n, x, ref]) => `${n} ${fmt(x.eldP99Ms)} ms${eldNote(x, ref)}`).join('; ') || '–'}${floorNote} | ${yes(eldMax == null ? null : eldMax <= 5)}${eldOver.length && eldOver.length < elds.length ? ` (over 5 ms: ${eldOver.join(', ')}; the other ${elds.length - eldOver.length} within)` : ''} |`)
   const kR = med('krafka', 'rss', 'for-await')
   let rssCh = null
   if (kR && kR.rss && kR.rss.length > 1 && kR.rssChanges && kR.rssChanges.length) {

@@ -475,17 +475,18 @@ class Producer extends EventEmitter {
     if (e === undefined) return
     const mark = this.#takenMark
     const topic = this.#takenTopic
-    // A send() (e is its promise's number) or a produce() (e is its onDelivery).
-    if (mark === ON_DELIVERY) {
-      if (e !== noop) callback(e, err || null, err ? null : { topic, partition, offset, timestamp: ts >= 0 ? ts : null })
-    } else if (typeof e === 'number') {
+    // A produce() (e is its onDelivery) or a send(): e resolves its promise,
+    // or is the number of a promise the addon made.
+    if (mark === ON_DELIVERY && e === noop) return
+    const report = err ? null : { topic, partition, offset, timestamp: ts >= 0 ? ts : null }
+    if (mark === ON_DELIVERY) callback(e, err || null, report)
+    else if (typeof e === 'number') {
       if (err) promises.reject(e, err)
-      else promises.resolve(e, { topic, partition, offset, timestamp: ts >= 0 ? ts : null }) // at the batch's end
+      else promises.resolve(e, report) // at the batch's end
     } else {
       this.#jsPromises--
       promises.flush() // the addon's queued before it go first: promises settle in report order
-      if (err) e(Promise.reject(err))
-      else e({ topic, partition, offset, timestamp: ts >= 0 ? ts : null })
+      e(err ? Promise.reject(err) : report)
     }
   }
 
@@ -756,6 +757,16 @@ function batchReports(e) {
   return out
 }
 
+/**
+ * The executor of send()'s own promises: it leaves the promise's resolve in
+ * `taken` for send() to pick up at once. A closure per send() would be one
+ * more object (and context) per record for the young-generation GC.
+ */
+let taken
+function takeResolve(resolve) {
+  taken = resolve
+}
+
 /** A key or value for produceOne, which takes plain types: each union its arguments would need costs napi type checks on every call. */
 function bytesOrNull(v) {
   return v == null ? null : typeof v === 'string' ? Buffer.from(v) : v
@@ -773,16 +784,6 @@ function callback(cb, err, report) {
       throw e
     })
   }
-}
-
-/**
- * The executor of send()'s own promises: it leaves the promise's resolve in
- * `taken` for send() to pick up at once. A closure per send() would be one
- * more object (and context) per record for the young-generation GC.
- */
-let taken
-function takeResolve(resolve) {
-  taken = resolve
 }
 
 module.exports = { Producer, RawReports }
