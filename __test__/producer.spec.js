@@ -623,6 +623,34 @@ test('delivery reports settle sendBatch() members in any order and grouping; a f
   await cFails
 })
 
+test('a sendBatch()\'s reports stay its own when later batches reuse its numbers\' array, also after a failed batch (stand-in addon, no broker)', async () => {
+  const { p, deliver } = standIn({
+    producePacked(data, topics, fields, nums, headerKeys, headerFields, from) {
+      return { done: nums.length / 2, failures: [] }
+    },
+  })
+  const recs = (n, topic) => Array.from({ length: n }, (_, i) => ({ topic, value: `v${i}` }))
+  const expect = (ids, topic) => ids.map((id) => ({ topic, partition: id % 3, offset: 100 + id, timestamp: 1700000000000 + id }))
+  const a = p.sendBatch(recs(3, 'a')) // ids 1-3
+  await new Promise(setImmediate)
+  deliver(reportBatch([1, 2, 3]))
+  const reportsA = await a
+  const b = p.sendBatch(recs(3, 'b')) // ids 4-6, in the array a's numbers were in
+  await new Promise(setImmediate)
+  deliver(reportBatch([4, 5, 6]))
+  assert.deepEqual(await b, expect([4, 5, 6], 'b'))
+  const c = p.sendBatch(recs(3, 'c')) // ids 7-9: fails on its first record
+  const cFails = assert.rejects(c, (e) => e instanceof KafkaError && e.code === 'ERR_MSG_SIZE_TOO_LARGE')
+  await new Promise(setImmediate)
+  deliver(reportBatch([7], [{ index: 0, error: 'ERR_MSG_SIZE_TOO_LARGE|0|0|0|Broker: Message size too large' }]))
+  await cFails
+  const d = p.sendBatch(recs(3, 'd')) // ids 10-12, reported in one batch after c's late members
+  await new Promise(setImmediate)
+  deliver(reportBatch([8, 9, 10, 11, 12]))
+  assert.deepEqual(await d, expect([10, 11, 12], 'd'))
+  assert.deepEqual(reportsA, expect([1, 2, 3], 'a'), 'a\'s reports changed after its array was reused')
+})
+
 test('sendBatch() and sendRaw() records are tracked as id ranges: around send()s in flight, reported in any order, after a failure, all settle and the producer lets Node exit (stand-in addon, no broker)', { timeout: 30000 }, async (t) => {
   // The producer keeps Node alive with an interval while records are in
   // flight; the ones made here are also cleared at the end, so that a broken

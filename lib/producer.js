@@ -707,12 +707,27 @@ class Producer extends EventEmitter {
  * One shape for both, so the code that settles them sees one.
  */
 function batchEntry(topics, n, resolve, reject, raw) {
-  return { topics, first: 0, n, pending: n, at: new Float64Array(n * 3), left: n, resolve, reject, raw }
+  const at = raw || n > POOLED_REPORTS ? new Float64Array(n * 3) : takeNumbers()
+  return { topics, first: 0, n, pending: n, at, left: n, resolve, reject, raw }
 }
 
 /** What a completed sendBatch() or sendRaw() entry resolves with. */
 function reportsOf(e) {
-  return e.raw ? new RawReports(e.topics, e.at) : batchReports(e)
+  if (e.raw) return new RawReports(e.topics, e.at)
+  const reports = batchReports(e.at, e.n, e.topics)
+  if (e.n <= POOLED_REPORTS && numbersPool.length < 64) numbersPool.push(e.at)
+  return reports
+}
+
+/**
+ * A sendBatch() of up to POOLED_REPORTS records keeps its reports' numbers in
+ * a reused Float64Array (sendRaw()'s become its RawReports): a fresh one per
+ * batch is a backing store for the GC to track and free.
+ */
+const POOLED_REPORTS = 1024
+const numbersPool = []
+function takeNumbers() {
+  return numbersPool.length > 0 ? numbersPool.pop() : new Float64Array(POOLED_REPORTS * 3)
 }
 
 /**
@@ -741,18 +756,17 @@ class RawReports {
   }
   /** The reports as DeliveryReport objects (what sendBatch() resolves with). */
   reports() {
-    return batchReports({ at: this.#at, topics: this.topic })
+    return batchReports(this.#at, this.length, this.topic)
   }
 }
 
-/** The DeliveryReports of a completed sendBatch() entry, in order. */
-function batchReports(e) {
-  const { at, topics } = e
-  const n = at.length / 3
+/** The DeliveryReports of n records from their numbers (three per record in `at`) and topics (one name, or one per record), in order. */
+function batchReports(at, n, topics) {
   const out = new Array(n)
+  const one = typeof topics === 'string'
   for (let i = 0; i < n; i++) {
     const ts = at[i * 3 + 2]
-    out[i] = { topic: typeof topics === 'string' ? topics : topics[i], partition: at[i * 3] | 0, offset: at[i * 3 + 1], timestamp: ts >= 0 ? ts : null }
+    out[i] = { topic: one ? topics : topics[i], partition: at[i * 3] | 0, offset: at[i * 3 + 1], timestamp: ts >= 0 ? ts : null }
   }
   return out
 }
