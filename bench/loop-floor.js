@@ -16,14 +16,10 @@ const { spawn, execFileSync } = require('node:child_process')
 const { idleLoop } = require('./lib/idle-loop')
 const { bootstrap: brokerAddress, Topics } = require('./lib/broker')
 const { median } = require('./lib/common')
-const path = require('node:path')
-const fs = require('node:fs')
+const { nativeBin } = require('./lib/native-bin')
 
-const root = path.join(__dirname, '..')
 const rounds = Number(process.argv[2] || 5)
 const bootstrap = brokerAddress()
-const triple = /host: (\S+)/.exec(execFileSync('rustc', ['-vV'], { encoding: 'utf8' }))[1]
-const bin = process.env.BENCH_NATIVE_BIN || path.join(root, 'target', triple, 'release', 'krafka-bench')
 
 /** Runs `cmd`; resolves with its last stdout line. `onStderr` sees stderr as it comes. */
 function run(cmd, args, onStderr) {
@@ -41,7 +37,7 @@ function run(cmd, args, onStderr) {
 }
 
 async function main() {
-  if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: cargo build --release --target ${triple} -p krafka-bench`)
+  const bin = nativeBin((m) => process.stderr.write(`${m}\n`))
   // Each round's topic is dropped after it and its files gone before the next (see Topics#drop in lib/broker.js).
   const topics = new Topics(bootstrap)
   // The quiet machine: the same loop over 1.5 s with nothing else running.

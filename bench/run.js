@@ -38,6 +38,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { median, medianInterval } = require('./lib/common')
 const { idleLoop } = require('./lib/idle-loop')
+const { nativeBin } = require('./lib/native-bin')
 const { bootstrap, unique, Topics, brokerCpuSeconds } = require('./lib/broker')
 
 const root = path.join(__dirname, '..')
@@ -169,27 +170,6 @@ function plan(c) {
 
 function log(...a) {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${a.join(' ')}\n`)
-}
-
-function hostTriple() {
-  const out = execFileSync('rustc', ['-vV'], { encoding: 'utf8' })
-  return /host: (\S+)/.exec(out)[1]
-}
-
-/** The native ceiling binary; built (same target dir and triple as `napi build`) when missing or stale. */
-function nativeBin() {
-  if (env.BENCH_NATIVE_BIN) return env.BENCH_NATIVE_BIN
-  const triple = hostTriple()
-  const bin = path.join(root, 'target', triple, 'release', 'krafka-bench')
-  const src = path.join(root, 'crates', 'krafka-bench', 'src', 'main.rs')
-  const stale = !fs.existsSync(bin) || fs.statSync(bin).mtimeMs < fs.statSync(src).mtimeMs
-  if (stale && env.BENCH_BUILD !== '0') {
-    log(`building the native ceiling: cargo build --release --target ${triple} -p krafka-bench`)
-    const r = spawnSync('cargo', ['build', '--release', '--target', triple, '-p', 'krafka-bench'], { cwd: root, stdio: ['ignore', 2, 2] })
-    if (r.status !== 0) throw new Error('cargo build of crates/krafka-bench failed')
-  }
-  if (!fs.existsSync(bin)) throw new Error(`${bin} is missing (BENCH_BUILD=0 and not built)`)
-  return bin
 }
 
 /**
@@ -342,7 +322,7 @@ async function main() {
   // The broker's warm-up (below) runs before any produce scenario.
   const warm = P.brokerWarmup > 0 && SCENARIOS.some((s) => s === 'produce' || s === 'e2e' || s === 'await')
   // The native binary also fills the consume topics and warms the broker up.
-  const bin = warm || CONTENDERS.includes('native') || SCENARIOS.some((s) => s === 'consume' || s === 'rss') ? nativeBin() : null
+  const bin = warm || CONTENDERS.includes('native') || SCENARIOS.some((s) => s === 'consume' || s === 'rss') ? nativeBin(log) : null
   const topics = new Topics(bs, { partitions: P.partitions, log })
   const results = []
   try {
