@@ -464,18 +464,18 @@ pub(crate) fn prepare(user: &Config, cc: &mut ClientConfig) -> Result<()> {
         return Ok(());
     }
     configure_realm(user)?;
-    let krafka_keys = user;
-    // Read from the built config: it includes keys translated from sasl.jaas.config.
-    let user = cc.clone();
-    let user_runs_kinit = user.get("sasl.kerberos.kinit.cmd").is_some()
-        || user
+    // librdkafka's keys are read from the built config, which includes those
+    // translated from sasl.jaas.config; krafka's own (krafka.kerberos.*) from `user`.
+    let built = cc.clone();
+    let user_runs_kinit = built.get("sasl.kerberos.kinit.cmd").is_some()
+        || built
             .get("sasl.kerberos.min.time.before.relogin")
             .is_some_and(|v| v != "0");
     if !user_runs_kinit {
         // No `kinit` subprocess: krb5 inside the addon logs in by itself.
         cc.set("sasl.kerberos.min.time.before.relogin", "0");
     }
-    let Some(keytab) = user.get("sasl.kerberos.keytab") else {
+    let Some(keytab) = built.get("sasl.kerberos.keytab") else {
         return Ok(());
     };
     if user_runs_kinit {
@@ -491,7 +491,7 @@ pub(crate) fn prepare(user: &Config, cc: &mut ClientConfig) -> Result<()> {
             keytab,
         ));
     }
-    let principal = user
+    let principal = built
         .get("sasl.kerberos.principal")
         .ok_or_else(|| KafkaError::Config {
             key: "sasl.kerberos.principal".into(),
@@ -500,7 +500,7 @@ pub(crate) fn prepare(user: &Config, cc: &mut ClientConfig) -> Result<()> {
                     .into(),
         })?;
     // librdkafka's copy too: the plugin finds this client's login by it (`attach`).
-    let principal = qualified(principal, krafka_keys);
+    let principal = qualified(principal, user);
     cc.set("sasl.kerberos.principal", &principal);
     let login = login(&principal, keytab)?;
     // Load the addon as a librdkafka plugin: its interceptors give every
