@@ -330,10 +330,11 @@ export interface PackedResult {
 export declare function produceOne(producer: number, topic: number, value: Buffer | undefined | null, key: Buffer | undefined | null, partition: number, timestamp: number, id: number): void
 
 /**
- * Settles promises `numbers[0..n]` with `values[0..n]`, in order: resolves
- * them, or rejects them when `reject`. Unknown or settled numbers are skipped.
+ * Settles promises `numbers[0..n]` with `values[0..n]`, in order: rejects
+ * promise i when `rejects[i]` is not 0, else resolves it. Unknown or settled
+ * numbers are skipped.
  */
-export declare function settlePromises(numbers: Uint32Array, values: unknown[], n: number, reject: boolean): void
+export declare function settlePromises(numbers: Uint32Array, values: unknown[], n: number, rejects: Uint8Array): void
 
 /** A topic partition with an optional offset. */
 export interface TopicPartition {

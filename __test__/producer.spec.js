@@ -651,21 +651,37 @@ test('a sendBatch()\'s reports stay its own when later batches reuse its numbers
   assert.deepEqual(reportsA, expect([1, 2, 3], 'a'), 'a\'s reports changed after its array was reused')
 })
 
-test('sendBatch() and sendRaw() records are tracked as id ranges: around send()s in flight, reported in any order, after a failure, all settle and the producer lets Node exit (stand-in addon, no broker)', { timeout: 30000 }, async (t) => {
-  // The producer keeps Node alive with an interval while records are in
-  // flight; the ones made here are also cleared at the end, so that a broken
-  // count fails this test instead of keeping the test process alive.
-  const made = []
-  const realSetInterval = global.setInterval
-  global.setInterval = (...args) => {
-    const h = realSetInterval(...args)
-    made.push(h)
-    return h
-  }
-  t.after(() => {
-    global.setInterval = realSetInterval
-    for (const h of made) clearInterval(h)
+test('send()s refused when handed over, past 20,000 in flight too (the addon\'s promises): every one rejects with its error at once, with no delivery report to come, and the producer lets Node exit (stand-in addon, no broker)', { timeout: 30000 }, async (t) => {
+  clearIntervalsAfter(t)
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+  const before = timers()
+  let calls = 0
+  const { p } = standIn({
+    producePacked(data, topics, fields, nums, headerKeys, headerFields, from) {
+      const n = nums.length / 2
+      // Chunks of 1,000 refused in turn record by record and by a throw of the whole call; the last one (the 25th) record by record.
+      if (calls++ % 2 === 1) throw new Error('ERR__FATAL|0|1|0|Local: Fatal error') // the addon's encoding of a KafkaError
+      const failures = []
+      for (let i = from; i < n; i++) failures.push({ index: i, error: 'ERR_MSG_SIZE_TOO_LARGE|0|0|0|Broker: Message size too large' })
+      return { done: n, failures }
+    },
   })
+  const n = 25000
+  const settled = []
+  const all = Array.from({ length: n }, (_, i) => p.send({ topic: 't', value: `v${i}` }).then(
+    () => settled.push(-1),
+    (e) => settled.push(e instanceof KafkaError ? i : -1)
+  ))
+  const stuck = new Promise((resolve) => setTimeout(resolve, 10000, 'stuck').unref())
+  assert.notEqual(await Promise.race([Promise.all(all), stuck]), 'stuck', 'some send()s never settled')
+  assert.equal(settled.length, n)
+  assert.equal(timers(), before, 'the producer still keeps Node alive')
+  assert.deepEqual(settled.sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i), 'every send() rejected with a KafkaError')
+  assert.ok(calls > 1, 'both ways of refusing were exercised')
+})
+
+test('sendBatch() and sendRaw() records are tracked as id ranges: around send()s in flight, reported in any order, after a failure, all settle and the producer lets Node exit (stand-in addon, no broker)', { timeout: 30000 }, async (t) => {
+  clearIntervalsAfter(t)
   const { p, deliver } = standIn({
     producePacked(data, topics, fields, nums, headerKeys, headerFields, from) {
       return { done: nums.length / 2, failures: [] }
@@ -720,6 +736,25 @@ test('sendBatch() and sendRaw() records are tracked as id ranges: around send()s
  * (`producePacked`, `produceRaw`) are the test's; `deliver` hands the producer
  * a delivery batch.
  */
+/**
+ * The producer keeps Node alive with an interval while records are in flight;
+ * the intervals made during test t are also cleared when it ends, so that a
+ * broken count fails t instead of keeping the test process alive.
+ */
+function clearIntervalsAfter(t) {
+  const made = []
+  const realSetInterval = global.setInterval
+  global.setInterval = (...args) => {
+    const h = realSetInterval(...args)
+    made.push(h)
+    return h
+  }
+  t.after(() => {
+    global.setInterval = realSetInterval
+    for (const h of made) clearInterval(h)
+  })
+}
+
 function standIn(methods) {
   const client = require('../lib/client')
   const Real = client.native.NativeProducer

@@ -108,7 +108,8 @@ class Producer extends EventEmitter {
     try {
       this.#add(rec, id)
     } catch (e) {
-      this.#fail(id, e)
+      this.#settle(id, e)
+      this.#failed()
     }
     return promise
   }
@@ -481,8 +482,8 @@ class Producer extends EventEmitter {
     const report = err ? null : { topic, partition, offset, timestamp: ts >= 0 ? ts : null }
     if (mark === ON_DELIVERY) callback(e, err || null, report)
     else if (typeof e === 'number') {
-      if (err) promises.reject(e, err)
-      else promises.resolve(e, report) // at the batch's end
+      if (err) promises.reject(e, err) // queued like a resolution: settled in report order at the next flush
+      else promises.resolve(e, report)
     } else {
       this.#jsPromises--
       promises.flush() // the addon's queued before it go first: promises settle in report order
@@ -570,17 +571,20 @@ class Producer extends EventEmitter {
       r = chunk.send(this.#native, from)
     } catch (e) {
       const err = fromNative(e)
-      for (let i = from; i < chunk.n; i++) this.#fail(chunk.id(i), err)
+      for (let i = from; i < chunk.n; i++) this.#settle(chunk.id(i), err)
+      this.#failed()
       return chunk.n
     }
     for (const f of r.failures) {
-      this.#fail(chunk.id(f.index), decodeError(f.error) || new KafkaError(f.error, 'ERR__FAIL'))
+      this.#settle(chunk.id(f.index), decodeError(f.error) || new KafkaError(f.error, 'ERR__FAIL'))
     }
+    if (r.failures.length > 0) this.#failed()
     return r.done
   }
 
   #failWaiting(err) {
-    for (const w of this.#waiting.splice(0)) for (let i = w.from; i < w.chunk.n; i++) this.#fail(w.chunk.id(i), err)
+    for (const w of this.#waiting.splice(0)) for (let i = w.from; i < w.chunk.n; i++) this.#settle(w.chunk.id(i), err)
+    this.#failed()
   }
 
   #drainWaiting() {
@@ -592,8 +596,13 @@ class Producer extends EventEmitter {
     }
   }
 
-  #fail(id, err) {
-    this.#settle(id, err)
+  /**
+   * After records failed outside a delivery batch (#settle with an error):
+   * settles the addon's promises they rejected, one native call for the run
+   * as for a delivery batch, and lets Node exit when nothing is in flight.
+   */
+  #failed() {
+    promises.flush()
     this.#release()
   }
 
@@ -715,16 +724,18 @@ function batchEntry(topics, n, resolve, reject, raw) {
 function reportsOf(e) {
   if (e.raw) return new RawReports(e.topics, e.at)
   const reports = batchReports(e.at, e.n, e.topics)
-  if (e.n <= POOLED_REPORTS && numbersPool.length < 64) numbersPool.push(e.at)
+  if (e.n <= POOLED_REPORTS && numbersPool.length < POOL_KEPT) numbersPool.push(e.at)
   return reports
 }
 
 /**
  * A sendBatch() of up to POOLED_REPORTS records keeps its reports' numbers in
  * a reused Float64Array (sendRaw()'s become its RawReports): a fresh one per
- * batch is a backing store for the GC to track and free.
+ * batch is a backing store for the GC to track and free. At most POOL_KEPT
+ * (24 KB each) wait for reuse.
  */
 const POOLED_REPORTS = 1024
+const POOL_KEPT = 64
 const numbersPool = []
 function takeNumbers() {
   return numbersPool.length > 0 ? numbersPool.pop() : new Float64Array(POOLED_REPORTS * 3)

@@ -8,10 +8,11 @@
 // (napi_create_promise) needs no resolve function on the JS heap, about 46
 // (bench/promise-bytes.js). With tens of thousands in flight, copying them is
 // the GC's pause, i.e. the event-loop delay. The addon makes them a pool at a
-// time and settles them a delivery batch at a time: one native call each way
-// per batch, not per record.
+// time and settles them (resolutions and rejections alike) a delivery batch at
+// a time: one native call each way per batch, not per record.
 
 const { native } = require('./client')
+const { grow } = require('./record')
 
 const POOL = 1024
 
@@ -20,8 +21,9 @@ const pool = new Array(POOL).fill(undefined)
 const poolNumbers = new Uint32Array(POOL)
 let next = POOL // index of the next unused promise in `pool`; POOL = empty
 
-/** Resolutions waiting for flush(). */
+/** Settlements waiting for flush(), in report order: rejects[i] is 1 for a rejection. */
 let numbers = new Uint32Array(POOL)
+let rejects = new Uint8Array(POOL)
 let values = new Array(POOL).fill(undefined)
 let queued = 0
 
@@ -43,30 +45,33 @@ const taken = { number: 0 }
 
 /** Queues promise `number`'s resolution with `value`; it happens at flush(). */
 function resolve(number, value) {
+  queue(number, value, 0)
+}
+
+/** Queues promise `number`'s rejection with `err`; it happens at flush(), after what was queued before it. */
+function reject(number, err) {
+  queue(number, err, 1)
+}
+
+function queue(number, value, rejected) {
   if (queued === numbers.length) {
-    const n2 = new Uint32Array(queued * 2)
-    n2.set(numbers)
-    numbers = n2
+    numbers = grow(numbers, queued * 2)
+    rejects = grow(rejects, queued * 2)
     values.length = queued * 2
     values.fill(undefined, queued)
   }
   numbers[queued] = number
+  rejects[queued] = rejected
   values[queued++] = value
 }
 
-/** Rejects promise `number` with `err`, after the resolutions queued before it. */
-function reject(number, err) {
-  flush()
-  native.settlePromises(Uint32Array.of(number), [err], 1, true)
-}
-
-/** Settles the queued resolutions, in order, in one native call. */
+/** Settles the queued promises, in order, in one native call. */
 function flush() {
   if (queued === 0) return
   const n = queued
   queued = 0
   try {
-    native.settlePromises(numbers, values, n, false)
+    native.settlePromises(numbers, values, n, rejects)
   } finally {
     values.fill(undefined, 0, n)
   }

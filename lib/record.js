@@ -340,6 +340,7 @@ class RawChunk {
 
 const NO_RAW = { topic: '', data: Buffer.alloc(0), n: 0, vs: new Int32Array(0), vl: new Int32Array(0), ks: null, kl: null, parts: null }
 
+/** A typed array of `len` entries beginning with `arr`'s. */
 function grow(arr, len) {
   const next = new arr.constructor(len)
   next.set(arr)
@@ -350,4 +351,4 @@ function grow(arr, len) {
 const CHUNK_RECORDS = 1000
 const CHUNK_BYTES = 1 << 20
 
-module.exports = { toNativeRecord, Packer, checkRaw, RawChunk, CHUNK_RECORDS, CHUNK_BYTES }
+module.exports = { toNativeRecord, Packer, checkRaw, RawChunk, CHUNK_RECORDS, CHUNK_BYTES, grow }

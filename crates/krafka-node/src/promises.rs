@@ -76,20 +76,28 @@ pub fn make_promises(env: Env, promises: Array, mut numbers: Uint32ArraySlice) -
     })
 }
 
-/// Settles promises `numbers[0..n]` with `values[0..n]`, in order: resolves
-/// them, or rejects them when `reject`. Unknown or settled numbers are skipped.
+/// Settles promises `numbers[0..n]` with `values[0..n]`, in order: rejects
+/// promise i when `rejects[i]` is not 0, else resolves it. Unknown or settled
+/// numbers are skipped.
 #[napi]
 pub fn settle_promises(
     env: Env,
     numbers: Uint32ArraySlice,
     values: Array,
     n: u32,
-    reject: bool,
+    rejects: Uint8ArraySlice,
 ) -> Result<()> {
     let (raw_env, arr) = (env.raw(), values.value().value);
+    let n = n as usize;
+    if numbers.len() < n || rejects.len() < n {
+        return Err(Error::new(
+            Status::InvalidArg,
+            "settlePromises: numbers and rejects need n entries".to_string(),
+        ));
+    }
     DEFERREDS.with(|d| {
         let mut d = d.borrow_mut();
-        for (i, &k) in numbers.iter().take(n as usize).enumerate() {
+        for (i, (&k, &reject)) in numbers.iter().zip(rejects.iter()).take(n).enumerate() {
             let deferred = d.remove(k);
             if deferred.is_null() {
                 continue;
@@ -99,7 +107,7 @@ pub fn settle_promises(
             // napi_create_promise on this thread and is settled only here, once.
             check_status!(unsafe { sys::napi_get_element(raw_env, arr, i as u32, &mut v) })?;
             check_status!(unsafe {
-                if reject {
+                if reject != 0 {
                     sys::napi_reject_deferred(raw_env, deferred, v)
                 } else {
                     sys::napi_resolve_deferred(raw_env, deferred, v)
